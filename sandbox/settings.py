@@ -1,0 +1,96 @@
+"""Where the sandbox lives and which loopback ports it uses (each overridable by env var)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+
+# name -> (env var, default port)
+DEFAULT_PORTS: dict[str, tuple[str, int]] = {
+    "postgres": ("SANDBOX_PG_PORT", 5433),
+    "mongo": ("SANDBOX_MONGO_PORT", 27017),
+    "glassdome": ("GLASSDOME_PORT", 8000),
+    "customers": ("CUSTOMERS_API_PORT", 5000),
+    "offers": ("OFFERS_PORT", 8001),
+    "service": ("SERVICE_PORT", 8080),
+}
+
+GLASSDOME_API_KEYS = {"pat_cp1_xoxo": "company_1", "pat_cp2_xoxo": "company_2"}
+DATABASES = ("mes", "glassdome", "warehouse", "aggregator")
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """A sandbox instance: a state folder and its ports. Tests make one with free ports."""
+
+    root: Path
+    ports: dict[str, int] = field(default_factory=dict)
+    inbound_dir: Path | None = None
+    outbound_dir: Path | None = None
+
+    @classmethod
+    def from_env(cls) -> SandboxConfig:
+        root = Path(os.environ.get("SANDBOX_DIR", PROJECT_ROOT / ".sandbox")).resolve()
+        ports = {name: int(os.environ.get(var, default)) for name, (var, default) in DEFAULT_PORTS.items()}
+        data = PROJECT_ROOT / "data"
+        return cls(
+            root=root,
+            ports=ports,
+            inbound_dir=Path(os.environ.get("DATA_INBOUND_DIR", data / "inbound")).resolve(),
+            outbound_dir=Path(os.environ.get("DATA_OUTBOUND_DIR", data / "outbound")).resolve(),
+        )
+
+    @classmethod
+    def ephemeral(cls, root: Path) -> SandboxConfig:
+        """Free ports and folders under `root`: for test sessions and benchmarks."""
+        return cls(
+            root=root,
+            ports={name: free_port() for name in DEFAULT_PORTS},
+            inbound_dir=root / "data" / "inbound",
+            outbound_dir=root / "data" / "outbound",
+        )
+
+    def with_ports(self, **ports: int) -> SandboxConfig:
+        return replace(self, ports={**self.ports, **ports})
+
+    def port(self, name: str) -> int:
+        return self.ports[name]
+
+    def postgres_url(self, database: str = "postgres", driver: str = "postgresql") -> str:
+        return f"{driver}://postgres@{HOST}:{self.port('postgres')}/{database}"
+
+    @property
+    def mongo_uri(self) -> str:
+        return f"mongodb://{HOST}:{self.port('mongo')}/tractian"
+
+    def http_url(self, name: str) -> str:
+        return f"http://{HOST}:{self.port(name)}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment a job needs to reach this sandbox (the dev environment's inputs)."""
+        return {
+            "SANDBOX_DIR": str(self.root),
+            **{var: str(self.port(name)) for name, (var, _) in DEFAULT_PORTS.items()},
+            "MES_DATABASE_URL": self.postgres_url("mes"),
+            "GLASSDOME_DATABASE_URL": self.postgres_url("glassdome"),
+            "WAREHOUSE_DATABASE_URL": self.postgres_url("warehouse"),
+            "AGGREGATOR_DATABASE_URL": self.postgres_url("aggregator"),
+            "GLASSDOME_API_URL": self.http_url("glassdome"),
+            "CUSTOMERS_API_URL": self.http_url("customers"),
+            "OFFERS_SERVICE_URL": self.http_url("offers"),
+            "MONGO_URI": self.mongo_uri,
+            "DATA_INBOUND_DIR": str(self.inbound_dir),
+            "DATA_OUTBOUND_DIR": str(self.outbound_dir),
+        }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,53 @@
+"""Session fixtures: one real sandbox (Postgres, Mongo-wire, HTTP stand-ins) on free ports.
+
+Never the fixed demo ports, so a running `make sync` sandbox or a parallel run cannot collide.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import sandbox
+from sandbox.settings import PROJECT_ROOT, SandboxConfig
+
+VENV_BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session")
+def sandbox_cfg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxConfig]:
+    cfg = SandboxConfig.ephemeral(tmp_path_factory.mktemp("sandbox"))
+    sandbox.up(cfg)
+    yield cfg
+    sandbox.down(cfg)
+
+
+@pytest.fixture
+def meltano_env(sandbox_cfg: SandboxConfig, tmp_path: Path) -> dict[str, str]:
+    """Environment for a `meltano` subprocess: the test sandbox and a private state database.
+
+    It selects the prod environment (everything from env vars), pointed at the test sandbox.
+    """
+    return {
+        **os.environ,
+        **sandbox_cfg.env,
+        "MELTANO_ENVIRONMENT": "prod",
+        "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
+        "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DEAD_LETTER_DIR": str(tmp_path / "dead-letter"),
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+
+
+def run_meltano(*args: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run the real meltano CLI in the project root; output captured as text."""
+    return subprocess.run(
+        [str(VENV_BIN / "meltano"), *args],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+    )
