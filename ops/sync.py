@@ -21,7 +21,15 @@ from connector_kit import logs
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MELTANO = str(Path(sys.executable).with_name("meltano"))
 # Jobs that feed others run first; jobs not listed here run after, in meltano's order.
-PREFERRED_ORDER = ("tracos-inbound", "tracos-outbound", "glassdome", "mes-warehouse", "customers", "offers", "partner-feeds")
+PREFERRED_ORDER = (
+    "tracos-inbound",
+    "tracos-outbound",
+    "glassdome",
+    "mes-warehouse",
+    "customers",
+    "offers",
+    "partner-feeds",
+)
 log = logging.getLogger("ops.sync")
 
 
@@ -33,16 +41,27 @@ class JobResult:
 
 
 def meltano_env() -> dict[str, str]:
-    env = {**os.environ, "MELTANO_CLI_DISABLE_VERSION_CHECK": "true", "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {
+        **os.environ,
+        "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
     env.setdefault("UV_COMPILE_BYTECODE", "1")
     return env
 
 
 def job_names(env: dict[str, str]) -> list[str]:
     out = subprocess.run(
-        [MELTANO, "job", "list", "--format=json"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True
+        [MELTANO, "job", "list", "--format=json"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
-    names = [job["job_name"] if isinstance(job, dict) else job for job in json.loads(out).get("jobs", [])]
+    names = [
+        job["job_name"] if isinstance(job, dict) else job for job in json.loads(out).get("jobs", [])
+    ]
     rank = {name: i for i, name in enumerate(PREFERRED_ORDER)}
     return sorted(names, key=lambda n: rank.get(n, len(rank)))
 
@@ -79,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     results = [run_job(name, env, environment) for name in names]
     print("\nsync summary", file=sys.stderr)
     for r in results:
-        print(f"  {r.name:18} {'ok' if r.exit_code == 0 else f'FAILED ({r.exit_code})':12} {r.seconds:7.1f}s", file=sys.stderr)
+        print(
+            f"  {r.name:18} {'ok' if r.exit_code == 0 else f'FAILED ({r.exit_code})':12} {r.seconds:7.1f}s",
+            file=sys.stderr,
+        )
     failed = [r.name for r in results if r.exit_code != 0]
     print(f"  {len(results) - len(failed)}/{len(results)} jobs ok", file=sys.stderr)
     return 1 if failed else 0

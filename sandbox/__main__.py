@@ -17,9 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("down", help="stop every server")
     sub.add_parser("status", help="show each server's health; exit 1 if any is down")
     sub.add_parser("env", help="print the environment that points jobs at this sandbox")
-    seed = sub.add_parser("seed", help="(re)apply seed data; --orders N generates N production orders")
+    seed = sub.add_parser(
+        "seed", help="(re)apply seed data; --orders N generates N production orders"
+    )
     seed.add_argument("--orders", type=int, default=0)
-    seed.add_argument("--materials", type=int, default=None, help="materials for generated orders (default N/10)")
+    seed.add_argument(
+        "--materials", type=int, default=None, help="materials for generated orders (default N/10)"
+    )
     args = parser.parse_args(argv)
     cfg = SandboxConfig.from_env()
 

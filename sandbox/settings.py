@@ -36,7 +36,10 @@ class SandboxConfig:
     @classmethod
     def from_env(cls) -> SandboxConfig:
         root = Path(os.environ.get("SANDBOX_DIR", PROJECT_ROOT / ".sandbox")).resolve()
-        ports = {name: int(os.environ.get(var, default)) for name, (var, default) in DEFAULT_PORTS.items()}
+        ports = {
+            name: int(os.environ.get(var, default))
+            for name, (var, default) in DEFAULT_PORTS.items()
+        }
         data = PROJECT_ROOT / "data"
         return cls(
             root=root,

@@ -45,9 +45,16 @@ def meltano_env(sandbox_cfg: SandboxConfig, tmp_path: Path) -> dict[str, str]:
     }
 
 
-def run_meltano(*args: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_meltano(
+    *args: str, env: dict[str, str], timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """Run the real meltano CLI in the project root; output captured as text."""
     return subprocess.run(
         [str(VENV_BIN / "meltano"), *args],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )

@@ -103,11 +103,15 @@ def create_app(database_url: str, faults: Faults | None = None, seed: int | None
     @contextmanager
     def transaction() -> Iterator[Any]:
         conn = pool.getconn()
+        broken = False
         try:
             with conn, conn.cursor() as cur:
                 yield cur
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            broken = True  # a dead connection is dropped, not handed out again
+            raise
         finally:
-            pool.putconn(conn)
+            pool.putconn(conn, close=broken or conn.closed != 0)
 
     @app.get("/health")
     def health() -> Any:
@@ -158,7 +162,11 @@ def create_app(database_url: str, faults: Faults | None = None, seed: int | None
 
     @app.after_request
     def maybe_drop_after_commit(response: Response) -> Response:
-        if request.method in ("POST", "PATCH") and response.status_code < 300 and roll(state["faults"].drop_after):
+        if (
+            request.method in ("POST", "PATCH")
+            and response.status_code < 300
+            and roll(state["faults"].drop_after)
+        ):
             _drop_connection()
         return response
 
@@ -169,14 +177,23 @@ def create_app(database_url: str, faults: Faults | None = None, seed: int | None
             return _error("Request body must be a JSON array of products", 400)
         rows = []
         for index, item in enumerate(body):
-            missing = [f for f in ("id", "sku", "status") if not isinstance(item, dict) or item.get(f) is None]
+            missing = [
+                f
+                for f in ("id", "sku", "status")
+                if not isinstance(item, dict) or item.get(f) is None
+            ]
             if missing:
-                return _error(f"Record at index {index} is missing field(s): {', '.join(missing)}", 400)
+                return _error(
+                    f"Record at index {index} is missing field(s): {', '.join(missing)}", 400
+                )
             rows.append((item["id"], g.company_id, item["sku"], item["status"]))
         try:
             with transaction() as cur:
                 psycopg2.extras.execute_values(
-                    cur, "INSERT INTO products (external_id, company_id, sku, status) VALUES %s", rows, page_size=1000
+                    cur,
+                    "INSERT INTO products (external_id, company_id, sku, status) VALUES %s",
+                    rows,
+                    page_size=1000,
                 )
         except psycopg2.Error as exc:
             return _error(str(exc).strip(), 500)
@@ -213,7 +230,11 @@ def create_app(database_url: str, faults: Faults | None = None, seed: int | None
             offset = max(0, int(request.args.get("offset", 0)))
         except ValueError:
             return _error("limit and offset must be integers", 400)
-        include_deleted = request.args.get("include_deleted", "false").lower() in ("1", "true", "yes")
+        include_deleted = request.args.get("include_deleted", "false").lower() in (
+            "1",
+            "true",
+            "yes",
+        )
         with transaction() as cur:
             cur.execute(
                 "SELECT id, external_id, company_id, sku, status, create_time, update_time, delete_time"
@@ -223,7 +244,10 @@ def create_app(database_url: str, faults: Faults | None = None, seed: int | None
             )
             columns = [c.name for c in cur.description]
             items = [
-                {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in zip(columns, row, strict=True)}
+                {
+                    k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                    for k, v in zip(columns, row, strict=True)
+                }
                 for row in cur.fetchall()
             ]
         return jsonify({"items": items, "limit": limit, "offset": offset})
@@ -234,16 +258,27 @@ def create_app(database_url: str, faults: Faults | None = None, seed: int | None
 def main() -> None:
     parser = argparse.ArgumentParser(description="Glassdome API stand-in")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("GLASSDOME_PORT", 8000)))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GLASSDOME_PORT", "8000")))
     parser.add_argument("--database-url", default=os.environ.get("GLASSDOME_DATABASE_URL"))
-    parser.add_argument("--faults", default=os.environ.get("GLASSDOME_FAULTS", ""), help="e.g. error=0.2,throttle=0.05")
+    parser.add_argument(
+        "--faults",
+        default=os.environ.get("GLASSDOME_FAULTS", ""),
+        help="e.g. error=0.2,throttle=0.05",
+    )
     parser.add_argument("--seed", type=int, default=None, help="random seed for fault injection")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     init_db(args.database_url)
     app = create_app(args.database_url, Faults.parse(args.faults), args.seed)
     server = make_server(args.host, args.port, app, threaded=True)
-    log.warning("glassdome listening on %s:%s faults=%s", args.host, args.port, json.dumps(asdict(Faults.parse(args.faults))))
+    log.warning(
+        "glassdome listening on %s:%s faults=%s",
+        args.host,
+        args.port,
+        json.dumps(asdict(Faults.parse(args.faults))),
+    )
     server.serve_forever()
 
 

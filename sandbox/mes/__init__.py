@@ -11,7 +11,16 @@ from pathlib import Path
 import psycopg2
 
 HERE = Path(__file__).parent
-MES_STATUS_SPELLINGS = ("active", "ACTIVE", "released", "Active  ", "blocked", "inactive", "INACTIVE ", "discontinued")
+MES_STATUS_SPELLINGS = (
+    "active",
+    "ACTIVE",
+    "released",
+    "Active  ",
+    "blocked",
+    "inactive",
+    "INACTIVE ",
+    "discontinued",
+)
 PLANTS = ("P100", "P200", "P300", "P400")
 GENERATED_ORDER_BASE = 10_000_000
 
@@ -47,15 +56,14 @@ class _CsvStream(io.TextIOBase):
         self._pending = data[size:]
         return data[:size]
 
-    def readline(self, size: int | None = -1) -> str:
-        return self.read(size)
-
 
 def _material(i: int) -> str:
     return f"GEN-{i:07d}"
 
 
-def generate(url: str, orders: int, materials: int | None = None, seed: int = 42) -> tuple[int, int]:
+def generate(
+    url: str, orders: int, materials: int | None = None, seed: int = 42
+) -> tuple[int, int]:
     """COPY `orders` production orders over `materials` materials (default orders/10).
 
     Appends after whatever was generated before, so it can be called repeatedly.
@@ -65,7 +73,9 @@ def generate(url: str, orders: int, materials: int | None = None, seed: int = 42
     rng = random.Random(seed)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("SELECT coalesce(max(order_id), %s) FROM production_orders", (GENERATED_ORDER_BASE,))
+        cur.execute(
+            "SELECT coalesce(max(order_id), %s) FROM production_orders", (GENERATED_ORDER_BASE,)
+        )
         first_order = max(int(cur.fetchone()[0]), GENERATED_ORDER_BASE) + 1
         cur.execute("SELECT count(*) FROM mara WHERE matnr LIKE 'GEN-%%'")
         first_material = int(cur.fetchone()[0])

@@ -52,12 +52,22 @@ def erp_work_orders(count: int = 10, first: int = 101) -> list[dict[str, Any]]:
         number = first + i
         created = BASE_TIME + dt.timedelta(days=i, minutes=7 * i)
         updated = created + dt.timedelta(hours=3)
-        flags = {"isActive": False, "isCanceled": False, "isDeleted": False, "isDone": False, "isOnHold": False,
-                 "isPending": False, "isSynced": False}
+        flags = {
+            "isActive": False,
+            "isCanceled": False,
+            "isDeleted": False,
+            "isDone": False,
+            "isOnHold": False,
+            "isPending": False,
+            "isSynced": False,
+        }
         flags.update(flag_sets[i % len(flag_sets)])
         if i % 2:  # an ERP that writes local time with an offset
             offset = dt.timezone(dt.timedelta(hours=-3))
-            creation, last_update = created.astimezone(offset).isoformat(), updated.astimezone(offset).isoformat()
+            creation, last_update = (
+                created.astimezone(offset).isoformat(),
+                updated.astimezone(offset).isoformat(),
+            )
         else:
             creation, last_update = created.isoformat().replace("+00:00", "Z"), updated.isoformat()
         deleted = i == 9
@@ -77,11 +87,16 @@ def erp_work_orders(count: int = 10, first: int = 101) -> list[dict[str, Any]]:
 
 def seed_mongo(uri: str) -> int:
     """Insert the TracOS work orders that are missing; return how many were inserted."""
-    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(uri, serverSelectionTimeoutMS=10_000, tz_aware=True)
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        uri, serverSelectionTimeoutMS=10_000, tz_aware=True
+    )
     try:
         collection = client.get_default_database("tractian")["workorders"]
         collection.create_index("number", unique=True)
-        ops = [pymongo.UpdateOne({"number": o["number"]}, {"$setOnInsert": o}, upsert=True) for o in tracos_work_orders()]
+        ops = [
+            pymongo.UpdateOne({"number": o["number"]}, {"$setOnInsert": o}, upsert=True)
+            for o in tracos_work_orders()
+        ]
         return int(collection.bulk_write(ops, ordered=False).upserted_count)
     finally:
         client.close()

@@ -32,12 +32,18 @@ def test_up_twice_is_harmless(sandbox_cfg: SandboxConfig) -> None:
 
 def test_mes_seed_holds_the_hard_cases(sandbox_cfg: SandboxConfig) -> None:
     with psycopg2.connect(sandbox_cfg.postgres_url("mes")) as conn, conn.cursor() as cur:
-        cur.execute("SELECT count(*), count(deleted_at), count(DISTINCT material_number) FROM production_orders")
+        cur.execute(
+            "SELECT count(*), count(deleted_at), count(DISTINCT material_number) FROM production_orders"
+        )
         assert cur.fetchone() == (12, 1, 8)
         cur.execute("SELECT vkorg, status FROM mvke WHERE matnr = 'MAT-1002' ORDER BY vkorg")
         assert cur.fetchall() == [("1000", "ACTIVE"), ("2000", "INACTIVE")]
-        cur.execute("SELECT DISTINCT status FROM production_orders WHERE status <> upper(trim(status))")
-        assert {"active", "ACTIVE ", "released", "blocked", "Active  "} <= {r[0] for r in cur.fetchall()}
+        cur.execute(
+            "SELECT DISTINCT status FROM production_orders WHERE status <> upper(trim(status))"
+        )
+        assert {"active", "ACTIVE ", "released", "blocked", "Active  "} <= {
+            r[0] for r in cur.fetchall()
+        }
         cur.execute("SELECT count(*) FROM mara")
         assert cur.fetchone()[0] == 8
         cur.execute("SELECT count(*) FROM makt")
@@ -66,7 +72,9 @@ def test_order_generator_appends_with_copy(sandbox_cfg: SandboxConfig) -> None:
             (mes.GENERATED_ORDER_BASE,),
         )
         assert cur.fetchone()[0] == 0  # every generated order has its material's sales row
-        cur.execute("DELETE FROM production_orders WHERE order_id > %s", (mes.GENERATED_ORDER_BASE,))
+        cur.execute(
+            "DELETE FROM production_orders WHERE order_id > %s", (mes.GENERATED_ORDER_BASE,)
+        )
         cur.execute("DELETE FROM mvke WHERE matnr LIKE 'GEN-%'")
         cur.execute("DELETE FROM mara WHERE matnr LIKE 'GEN-%'")
     conn.close()
@@ -82,7 +90,11 @@ def test_mongo_round_trip_through_pymongo(sandbox_cfg: SandboxConfig) -> None:
         when = dt.datetime(2025, 5, 1, 12, 30, tzinfo=dt.UTC)
         scratch.insert_one({"number": 1, "at": when})
         scratch.update_one({"number": 1}, {"$set": {"seen": True}})
-        assert scratch.find_one({"number": 1}, {"_id": 0}) == {"number": 1, "at": when, "seen": True}
+        assert scratch.find_one({"number": 1}, {"_id": 0}) == {
+            "number": 1,
+            "at": when,
+            "seen": True,
+        }
         with pytest.raises(pymongo.errors.DuplicateKeyError):
             workorders.insert_one({"number": 1})
     finally:
@@ -100,8 +112,12 @@ def test_down_leaves_no_process_behind(tmp_path_factory: pytest.TempPathFactory)
     sandbox.up(cfg)
     pids = [r.pid for r in sandbox.status(cfg)]
     assert all(pids)
-    family = [p for pid in pids for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]]
+    family = [
+        p
+        for pid in pids
+        for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    ]
     sandbox.down(cfg)
-    gone, alive = psutil.wait_procs(family, timeout=15)
+    _, alive = psutil.wait_procs(family, timeout=15)
     assert alive == []
     assert not any(r.healthy for r in sandbox.status(cfg))

@@ -11,7 +11,9 @@ import uuid
 RUN_ID = os.environ.get("CONNECTOR_RUN_ID") or uuid.uuid4().hex[:12]
 
 _SECRET_PATTERNS = [
-    re.compile(r"(?i)(x-api-key|api_key|apikey|password|passwd|secret|token|bearer)(['\"]?\s*[:=]\s*['\"]?)([^\s'\",}&]+)"),
+    re.compile(
+        r"(?i)(x-api-key|api_key|apikey|password|passwd|secret|token|bearer)(['\"]?\s*[:=]\s*['\"]?)([^\s'\",}&]+)"
+    ),
     re.compile(r"(?i)(://[^:/@\s]+:)([^@\s]+)(@)"),
 ]
 _known_secrets: set[str] = set()
