@@ -116,7 +116,7 @@ def _extract(
 
 
 def _remember(feed: Feed, outcome: FeedOutcome, at: dt.datetime) -> None:
-    """Last feed per partner in dlt state, for `dlt pipeline partner_feeds info` (not the ledger)."""
+    """Last feed per partner in dlt state, shown by `dlt pipeline partner_feeds info`."""
     partners = dlt.current.resource_state().setdefault("last_feed", {})
     partners[feed.partner] = {
         "file": feed.name,
