@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import dlt
 from connector_kit import logs
@@ -68,7 +69,12 @@ def make_pipeline(settings: PartnerFeedsSettings) -> dlt.Pipeline:
         settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
         destination = dlt.destinations.duckdb(str(settings.duckdb_path))
     else:
-        destination = dlt.destinations.postgres(credentials=postgres_credentials())
+        credentials = postgres_credentials()
+        destination = (
+            dlt.destinations.postgres(credentials=credentials)
+            if credentials
+            else dlt.destinations.postgres()
+        )
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         destination=destination,
@@ -89,10 +95,17 @@ def postgres_credentials() -> str | None:
             "destination postgres needs DATABASE_URL or DESTINATION__POSTGRES__CREDENTIALS"
         )
     logs.register_secret(url)
-    # SQLAlchemy-style driver suffixes mean nothing to dlt
-    return url.replace("postgresql+psycopg2://", "postgresql://").replace(
-        "postgres://", "postgresql://", 1
+    parts = urlsplit(url)
+    scheme = (
+        "postgresql"  # SQLAlchemy-style driver suffixes (postgresql+psycopg2) mean nothing to dlt
     )
+    netloc = parts.netloc
+    if parts.username and parts.password is None:
+        # dlt insists on a password; a trust/peer-auth server (the sandbox) ignores it
+        password = quote(os.environ.get("PGPASSWORD") or "unused", safe="")
+        logs.register_secret(password)
+        netloc = netloc.replace(f"{parts.username}@", f"{parts.username}:{password}@", 1)
+    return urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def landing_feeds(landing_dir: Path, partners: Sequence[str] | None = None) -> list[Feed]:
@@ -139,8 +152,10 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
         resource = partner_feeds_resource(
             feeds, registry, imported, report.outcomes, settings.batch_size
         )
-        file_format = "parquet" if settings.destination == "duckdb" else None
-        report.load_info = pipeline.run(resource, loader_file_format=file_format)
+        if settings.destination == "duckdb":  # parquet: 2-7x faster into DuckDB (FIELD_NOTES)
+            report.load_info = pipeline.run(resource, loader_file_format="parquet")
+        else:
+            report.load_info = pipeline.run(resource)
         report.load_info.raise_on_failed_jobs()
     except PipelineStepFailed as exc:
         report.load_error = logs.mask(f"{exc.step} failed: {exc.exception}")

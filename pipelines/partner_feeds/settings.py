@@ -73,7 +73,7 @@ def _lookup(name: str, explicit: Any) -> Any:
     env_var, default = SETTINGS[name]
     if os.environ.get(env_var):
         return os.environ[env_var]
-    configured = dlt.config.get(f"sources.{PIPELINE_NAME}.{name}")
+    configured: Any = dlt.config.get(f"sources.{PIPELINE_NAME}.{name}")
     return default if configured is None else configured
 
 

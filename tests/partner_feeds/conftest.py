@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +70,10 @@ class Catalog:
                 return []
 
     def products(self, partner: str | None = None) -> dict[tuple[str, str], tuple[Any, ...]]:
-        sql = "SELECT partner, sku, name, price, stock, currency, description, updated_at FROM catalog_products"
+        sql = (
+            "SELECT partner, sku, name, price, stock, currency, description, updated_at"
+            " FROM catalog_products"
+        )
         rows = self.rows(
             sql + (" WHERE partner = ?" if partner else ""), *([partner] if partner else [])
         )
@@ -79,8 +81,8 @@ class Catalog:
 
 
 @pytest.fixture
-def catalog(settings: PartnerFeedsSettings) -> Iterator[Catalog]:
-    yield Catalog(settings)
+def catalog(settings: PartnerFeedsSettings) -> Catalog:
+    return Catalog(settings)
 
 
 def cli_env(settings: PartnerFeedsSettings, **extra: str) -> dict[str, str]:
