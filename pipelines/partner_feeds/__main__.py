@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # .dlt/config.toml of this project, whatever the working directory
     os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))
+    os.environ.setdefault("DLT_DATA_DIR", str(PROJECT_ROOT / "_pipelines"))
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")  # runs offline, sends nothing
     logs.configure()
 

@@ -25,12 +25,12 @@ LEDGER_TABLE = "feed_imports"
 # setting -> (environment variable, default)
 SETTINGS: dict[str, tuple[str, Any]] = {
     "landing_dir": ("PARTNER_FEEDS_DIR", "data/partner_feeds"),
-    "archive_dir": ("PARTNER_FEEDS_ARCHIVE_DIR", ""),
+    "archive_dir": ("PARTNER_FEEDS_ARCHIVE_DIR", "data/partner_feeds_archive"),
     "registry_path": ("PARTNER_FEEDS_REGISTRY", ""),
     "destination": ("PARTNER_FEEDS_DESTINATION", "duckdb"),
-    "duckdb_path": ("PARTNER_FEEDS_DUCKDB_PATH", "data/partner_feeds.duckdb"),
+    "duckdb_path": ("PARTNER_FEEDS_DUCKDB_PATH", ""),  # "" = <dlt data dir>/partner_feeds.duckdb
     "dataset_name": ("PARTNER_FEEDS_DATASET", DATASET_NAME),
-    "pipelines_dir": ("PARTNER_FEEDS_PIPELINES_DIR", "_pipelines"),
+    "pipelines_dir": ("PARTNER_FEEDS_PIPELINES_DIR", ""),  # "" = <dlt data dir>/pipelines
     "fail_on_rejects": ("PARTNER_FEEDS_FAIL_ON_REJECTS", True),
     "batch_size": ("PARTNER_FEEDS_BATCH_SIZE", 5000),
 }
@@ -59,12 +59,21 @@ class PartnerFeedsSettings:
             archive_dir=_path(values["archive_dir"]) if values["archive_dir"] else None,
             registry_path=_path(values["registry_path"]) if values["registry_path"] else None,
             destination=destination,
-            duckdb_path=_path(values["duckdb_path"]),
+            duckdb_path=_path(values["duckdb_path"] or data_dir() / f"{PIPELINE_NAME}.duckdb"),
             dataset_name=str(values["dataset_name"]),
-            pipelines_dir=_path(values["pipelines_dir"]),
+            pipelines_dir=_path(values["pipelines_dir"] or data_dir() / "pipelines"),
             fail_on_rejects=_flag(values["fail_on_rejects"]),
             batch_size=int(values["batch_size"]),
         )
+
+
+def data_dir() -> Path:
+    """dlt's data dir, inside the project: DLT_DATA_DIR or `_pipelines/` (git-ignored).
+
+    Pipelines' working dirs go to its `pipelines/` folder, so
+    `DLT_DATA_DIR=_pipelines dlt pipeline partner_feeds info` finds this one.
+    """
+    return Path(os.environ.get("DLT_DATA_DIR") or PROJECT_ROOT / "_pipelines").resolve()
 
 
 def _lookup(name: str, explicit: Any) -> Any:
