@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import dlt
 from connector_kit import logs
+from dlt.common.destination import TLoaderFileFormat
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -149,13 +150,17 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
         if not feeds:
             log.info("no feeds waiting %s", logs.kv(landing_dir=settings.landing_dir))
             return report
+        # parquet into DuckDB (2-7x faster, FIELD_NOTES); csv = COPY into Postgres
+        file_format: TLoaderFileFormat = "parquet" if settings.destination == "duckdb" else "csv"
         resource = partner_feeds_resource(
-            feeds, registry, imported, report.outcomes, settings.batch_size
+            feeds,
+            registry,
+            imported,
+            report.outcomes,
+            batch_size=settings.batch_size,
+            file_format=file_format,
         )
-        if settings.destination == "duckdb":  # parquet: 2-7x faster into DuckDB (FIELD_NOTES)
-            report.load_info = pipeline.run(resource, loader_file_format="parquet")
-        else:
-            report.load_info = pipeline.run(resource)
+        report.load_info = pipeline.run(resource)
         report.load_info.raise_on_failed_jobs()
     except PipelineStepFailed as exc:
         report.load_error = logs.mask(f"{exc.step} failed: {exc.exception}")

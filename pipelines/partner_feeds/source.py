@@ -16,6 +16,7 @@ from typing import Any
 
 import dlt
 from connector_kit import logs
+from dlt.common.destination import TLoaderFileFormat
 from dlt.extract.resource import DltResource
 
 from pipelines.partner_feeds.feeds import Feed, FeedReader, FeedRejected, RawRow
@@ -40,11 +41,14 @@ def partner_feeds_resource(
     registry: PartnerRegistry,
     imported: set[tuple[str, str]],
     outcomes: list[FeedOutcome],
+    *,
     batch_size: int = 5000,
+    file_format: TLoaderFileFormat | None = None,
 ) -> DltResource:
     """A resource over `feeds`; `imported` holds (partner, sha256) already in the ledger.
 
     `outcomes` receives one FeedOutcome per feed as it is extracted (the caller reports them).
+    `file_format` is set per table: dlt's run(loader_file_format=...) skips table variants.
     """
     resource = dlt.resource(
         _extract(feeds, registry, imported, outcomes, batch_size),
@@ -56,18 +60,21 @@ def partner_feeds_resource(
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         primary_key=["partner", "sku"],
         columns=CATALOG_COLUMNS,
+        file_format=file_format,
         create_table_variant=True,
     )
     resource.apply_hints(
         table_name=REJECTS_TABLE,
         write_disposition="append",
         columns=REJECTS_COLUMNS,
+        file_format=file_format,
         create_table_variant=True,
     )
     resource.apply_hints(
         table_name=LEDGER_TABLE,
         write_disposition="append",
         columns=LEDGER_COLUMNS,
+        file_format=file_format,
         create_table_variant=True,
     )
     return resource
