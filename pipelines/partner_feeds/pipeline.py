@@ -165,7 +165,7 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
     except PipelineStepFailed as exc:
         report.load_error = logs.mask(f"{exc.step} failed: {exc.exception}")
         log.error(
-            "load failed, the package stays pending for the next run %s",
+            "run failed, unsettled feeds stay for the next run %s",
             logs.kv(error=report.load_error),
         )
         for outcome in report.outcomes:

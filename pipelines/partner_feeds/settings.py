@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import pyarrow as pa
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PIPELINE_NAME = "partner_feeds"
@@ -137,3 +138,23 @@ LEDGER_COLUMNS: dict[str, Any] = {
     "error": {"data_type": "text", "nullable": True},
     "imported_at": {"data_type": "timestamp", "timezone": True, "nullable": False},
 }
+
+# Products travel as Arrow tables: dlt then writes them without per-row normalisation.
+_UTC = pa.timestamp("us", tz="UTC")
+CATALOG_ARROW_SCHEMA = pa.schema(
+    [
+        pa.field("partner", pa.string(), nullable=False),
+        pa.field("sku", pa.string(), nullable=False),
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("price", pa.decimal128(12, 2), nullable=False),
+        pa.field("stock", pa.int64(), nullable=False),
+        pa.field("currency", pa.string()),
+        pa.field("description", pa.string()),
+        pa.field("updated_at", _UTC),
+        pa.field("feed_file", pa.string(), nullable=False),
+        pa.field("feed_checksum", pa.string(), nullable=False),
+        pa.field("row_number", pa.int64(), nullable=False),
+        pa.field("imported_at", _UTC, nullable=False),
+        pa.field("ingest_seq", pa.int64(), nullable=False),
+    ]
+)

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import dlt
+import pyarrow as pa
 from connector_kit import logs
 from dlt.common.destination import TLoaderFileFormat
 from dlt.extract.resource import DltResource
@@ -23,6 +24,7 @@ from pipelines.partner_feeds.feeds import Feed, FeedReader, FeedRejected, RawRow
 from pipelines.partner_feeds.ledger import FeedOutcome, FeedStatus
 from pipelines.partner_feeds.registry import PartnerRegistry
 from pipelines.partner_feeds.settings import (
+    CATALOG_ARROW_SCHEMA,
     CATALOG_COLUMNS,
     CATALOG_TABLE,
     LEDGER_COLUMNS,
@@ -159,7 +161,7 @@ def _feed_rows(
             products.append({**lineage, **product, **extra})
         if len(products) >= batch_size:
             outcome.rows_loaded += len(products)
-            yield dlt.mark.with_table_name(products, CATALOG_TABLE)
+            yield _arrow(products)
             products = []
         if len(rejects) >= batch_size:
             outcome.rows_rejected += len(rejects)
@@ -167,10 +169,20 @@ def _feed_rows(
             rejects = []
     if products:
         outcome.rows_loaded += len(products)
-        yield dlt.mark.with_table_name(products, CATALOG_TABLE)
+        yield _arrow(products)
     if rejects:
         outcome.rows_rejected += len(rejects)
         yield dlt.mark.with_table_name(rejects, REJECTS_TABLE)
+
+
+def _arrow(products: list[dict[str, Any]]) -> Any:
+    table = pa.Table.from_pylist(products, schema=CATALOG_ARROW_SCHEMA)
+    # dlt adds _dlt_load_id to dict rows only; catalog rows link to `_dlt_loads` like the others
+    load_id = dlt.current.load_package_state()["load_id"]
+    table = table.append_column(
+        pa.field("_dlt_load_id", pa.string(), nullable=False), pa.repeat(load_id, len(table))
+    )
+    return dlt.mark.with_table_name(table, CATALOG_TABLE)
 
 
 def _reject(lineage: dict[str, Any], row: RawRow, reason: str, at: dt.datetime) -> dict[str, Any]:
