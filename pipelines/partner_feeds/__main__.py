@@ -56,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     except (RegistryError, ValueError) as exc:
         log.error("partner feeds not started %s", logs.kv(error=logs.mask(str(exc))))
         return 2
+    except Exception as exc:  # e.g. the destination is unreachable: one line, the trace at DEBUG
+        log.debug("partner feeds failed", exc_info=True)
+        log.error("partner feeds failed %s", logs.kv(error=logs.mask(str(exc).splitlines()[0])))
+        return 1
     return report.exit_code
 
 

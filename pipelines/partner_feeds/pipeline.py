@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import dlt
 from connector_kit import logs
 from dlt.common.destination import TLoaderFileFormat
+from dlt.common.destination.exceptions import DestinationHasFailedJobs
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -162,8 +163,10 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
         )
         report.load_info = pipeline.run(resource)
         report.load_info.raise_on_failed_jobs()
-    except PipelineStepFailed as exc:
-        report.load_error = logs.mask(f"{exc.step} failed: {exc.exception}")
+    except (PipelineStepFailed, DestinationHasFailedJobs) as exc:
+        step = exc.step if isinstance(exc, PipelineStepFailed) else "load"
+        cause = exc.exception if isinstance(exc, PipelineStepFailed) else exc
+        report.load_error = logs.mask(f"{step} failed: {cause}")
         log.error(
             "run failed, unsettled feeds stay for the next run %s",
             logs.kv(error=report.load_error),

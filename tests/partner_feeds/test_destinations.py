@@ -149,3 +149,19 @@ def test_postgres_destination(postgres_settings: PartnerFeedsSettings) -> None:
             ("updated_at", "timestamp with time zone", None, None),
         ]
     conn.close()
+
+
+def test_unreachable_destination_is_one_clear_line(settings: PartnerFeedsSettings) -> None:
+    land(settings, "p", "f.csv", "sku,name,price,stock\nA,B,1,1\n")
+    env = cli_env(
+        settings,
+        PARTNER_FEEDS_DESTINATION="postgres",
+        DATABASE_URL="postgresql://u:s3cret-pw@127.0.0.1:1/catalog",
+    )
+    result = run_cli(env)
+    assert result.returncode == 1
+    assert "partner feeds failed" in result.stderr
+    assert "Connection refused" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "s3cret-pw" not in result.stderr
+    assert (settings.landing_dir / "p" / "f.csv").exists()  # nothing settled, nothing moved
