@@ -21,10 +21,10 @@ import duckdb
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
 
-from pipelines.partner_feeds import Feed, PartnerFeedsSettings, run  # noqa: E402
-from pipelines.partner_feeds.feeds import FeedReader  # noqa: E402
-from pipelines.partner_feeds.registry import PartnerRegistry  # noqa: E402
-from pipelines.partner_feeds.validation import validate  # noqa: E402
+from pipelines.partner_feeds import Feed, PartnerFeedsSettings, run
+from pipelines.partner_feeds.feeds import FeedReader
+from pipelines.partner_feeds.registry import PartnerRegistry
+from pipelines.partner_feeds.validation import validate
 
 
 def write_feed(path: Path, rows: int) -> None:
@@ -32,8 +32,14 @@ def write_feed(path: Path, rows: int) -> None:
         fh.write(codecs.BOM_UTF8)
         fh.write(b"Artikelnummer;Bezeichnung;Preis;Bestand;Beschreibung;Geaendert_am\r\n")
         for i in range(rows):
-            price = f"{(i % 250000) / 100 + 1:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
-            line = f"ACME-{i:07d};Artikel {i};{price};{i % 500};Beschreibung {i};01.03.2025 08:30\r\n"
+            price = (
+                f"{(i % 250000) / 100 + 1:,.2f}".replace(",", "_")
+                .replace(".", ",")
+                .replace("_", ".")
+            )
+            line = (
+                f"ACME-{i:07d};Artikel {i};{price};{i % 500};Beschreibung {i};01.03.2025 08:30\r\n"
+            )
             fh.write(line.encode())
 
 
@@ -90,8 +96,12 @@ def main() -> None:
     print(f"parse + validate only     {parse_s:6.2f}s  {args.rows / parse_s:9,.0f} rows/s")
     print(f"pipeline into DuckDB      {pipeline_s:6.2f}s  {args.rows / pipeline_s:9,.0f} rows/s")
     print(f"  ratio pipeline / parse+validate: {parse_s / pipeline_s:.2f}")
-    print(f"same file again           {duplicate_s:6.2f}s  (acknowledged as duplicate, nothing loaded)")
-    print(f"duckdb read_csv (ceiling) {raw_s:6.2f}s  {args.rows / raw_s:9,.0f} rows/s (no validation)")
+    print(
+        f"same file again           {duplicate_s:6.2f}s  (acknowledged as duplicate, nothing loaded)"
+    )
+    print(
+        f"duckdb read_csv (ceiling) {raw_s:6.2f}s  {args.rows / raw_s:9,.0f} rows/s (no validation)"
+    )
 
 
 if __name__ == "__main__":

@@ -411,3 +411,24 @@ def test_other_files_are_left_alone(settings: PartnerFeedsSettings, tmp_path: Pa
     report = run(settings)
     assert report.outcomes == []
     assert notes.exists()
+
+
+def test_sandbox_seeds_the_landing_folder_once_per_partner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sandbox import partner_feeds as sandbox_feeds
+    from sandbox.settings import SandboxConfig
+
+    monkeypatch.delenv("PARTNER_FEEDS_DIR", raising=False)
+    cfg = SandboxConfig(root=tmp_path, inbound_dir=tmp_path / "data" / "inbound")
+    landing = tmp_path / "data" / "partner_feeds"
+
+    assert sandbox_feeds.seed_landing(cfg) == 3
+    assert sorted(p.relative_to(landing).as_posix() for p in landing.rglob("*.*")) == [
+        "acme/catalog-2025-03-03.csv",
+        "globex/products.csv",
+        "initech/catalog.json",
+    ]
+    (landing / "acme" / "catalog-2025-03-03.csv").unlink()  # processed and archived
+    assert sandbox_feeds.seed_landing(cfg) == 0
+    assert not (landing / "acme" / "catalog-2025-03-03.csv").exists()
