@@ -96,9 +96,7 @@ def main() -> None:
     print(f"parse + validate only     {parse_s:6.2f}s  {args.rows / parse_s:9,.0f} rows/s")
     print(f"pipeline into DuckDB      {pipeline_s:6.2f}s  {args.rows / pipeline_s:9,.0f} rows/s")
     print(f"  ratio pipeline / parse+validate: {parse_s / pipeline_s:.2f}")
-    print(
-        f"same file again           {duplicate_s:6.2f}s  (acknowledged as duplicate, nothing loaded)"
-    )
+    print(f"same file again           {duplicate_s:6.2f}s  (a duplicate: nothing loaded)")
     print(
         f"duckdb read_csv (ceiling) {raw_s:6.2f}s  {args.rows / raw_s:9,.0f} rows/s (no validation)"
     )
