@@ -28,6 +28,11 @@ def _offline_dlt(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> PartnerFeedsSettings:
+    return settings_in(tmp_path)
+
+
+def settings_in(tmp_path: Path) -> PartnerFeedsSettings:
+    """Everything of one pipeline under `tmp_path`: landing, archive, DuckDB, dlt working dir."""
     return PartnerFeedsSettings.resolve(
         landing_dir=tmp_path / "landing",
         archive_dir=tmp_path / "archive",

@@ -13,17 +13,20 @@ import pytest
 
 from pipelines.partner_feeds import (
     Feed,
+    FeedOutcome,
     FeedStatus,
     PartnerFeedsSettings,
+    RunReport,
     ingest_feed,
     make_pipeline,
     run,
+    run_feeds,
 )
 from pipelines.partner_feeds.ledger import imported_checksums
 from pipelines.partner_feeds.registry import PartnerRegistry
 from pipelines.partner_feeds.source import partner_feeds_resource
 
-from .conftest import SAMPLES, Catalog, land
+from .conftest import SAMPLES, Catalog, land, settings_in
 
 
 def archive(settings: PartnerFeedsSettings) -> Path:
@@ -165,13 +168,24 @@ QUIRKS = {
 }
 
 
+@pytest.fixture(scope="module")
+def quirk_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Catalog, dict[str, FeedOutcome]]:
+    """Every quirk feed in ONE run (each test then checks its own): one dlt run, not 13."""
+    settings = settings_in(tmp_path_factory.mktemp("quirks"))
+    names = sorted(QUIRKS)
+    feeds = [
+        Feed(QUIRKS[n][0], f"{i}-{QUIRKS[n][1]}", content=QUIRKS[n][2]) for i, n in enumerate(names)
+    ]
+    report = run_feeds(feeds, settings)
+    return Catalog(settings), dict(zip(names, report.outcomes, strict=True))
+
+
 @pytest.mark.parametrize("quirk", sorted(QUIRKS))
-def test_adapter_quirk(quirk: str, settings: PartnerFeedsSettings, catalog: Catalog) -> None:
-    partner, name, content, expected = QUIRKS[quirk]
-    outcome = ingest_feed(partner, name, content, settings)
-    if (
-        expected is None
-    ):  # unquoted "$1,299.00" in a ',' CSV: one field too many -> the feed is corrupt
+def test_adapter_quirk(quirk: str, quirk_run: tuple[Catalog, dict[str, FeedOutcome]]) -> None:
+    catalog, outcomes = quirk_run
+    partner, _, _, expected = QUIRKS[quirk]
+    outcome = outcomes[quirk]
+    if expected is None:  # unquoted "$1,299.00" in a ',' CSV: a field too many -> feed is corrupt
         assert outcome.status == FeedStatus.FAILED
         assert "5 fields, the header has 4" in (outcome.error or "")
         return
@@ -328,34 +342,50 @@ CORRUPT = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CORRUPT))
-def test_corrupt_feed_is_rejected_whole_others_continue(
-    case: str, settings: PartnerFeedsSettings, catalog: Catalog
-) -> None:
-    name, content, error = CORRUPT[case]
-    land(settings, "bad", name, content)
+@pytest.fixture(scope="module")
+def corrupt_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[PartnerFeedsSettings, RunReport]:
+    """Every corrupt feed (partner bad-<n>) plus one good feed, in ONE run."""
+    settings = settings_in(tmp_path_factory.mktemp("corrupt"))
+    for number, case in enumerate(sorted(CORRUPT)):
+        name, content, _ = CORRUPT[case]
+        land(settings, f"bad-{number}", name, content)
     land(settings, "good", "good.csv", GOOD_CSV)
+    return settings, run(settings)
 
-    report = run(settings)
 
-    outcomes = {o.partner: o for o in report.outcomes}
-    assert outcomes["bad"].status == FeedStatus.FAILED
-    assert error in (outcomes["bad"].error or "")
-    assert outcomes["good"].status == FeedStatus.LOADED
+def test_corrupt_feeds_leave_the_good_one_alone(
+    corrupt_run: tuple[PartnerFeedsSettings, RunReport],
+) -> None:
+    settings, report = corrupt_run
+    catalog = Catalog(settings)
     assert report.exit_code == 1
-    # nothing of the bad feed landed, not even its good first rows; the other feed did
+    assert [o.status for o in report.outcomes if o.partner == "good"] == [FeedStatus.LOADED]
+    # nothing of any bad feed landed, not even the good first rows some of them have
     assert catalog.rows("SELECT partner, count(*) FROM catalog_products GROUP BY partner") == [
         ("good", 1)
     ]
-    assert catalog.rows("SELECT count(*) FROM rejects") == []  # table never needed
-    ledger = catalog.rows(
-        "SELECT partner, status, rows_loaded, error FROM feed_imports ORDER BY partner"
+    assert catalog.rows("SELECT count(*) FROM rejects") == []  # the table was never needed
+
+
+@pytest.mark.parametrize("case", sorted(CORRUPT))
+def test_corrupt_feed_is_rejected_whole(
+    case: str, corrupt_run: tuple[PartnerFeedsSettings, RunReport]
+) -> None:
+    settings, report = corrupt_run
+    partner = f"bad-{sorted(CORRUPT).index(case)}"
+    name, _, error = CORRUPT[case]
+    outcome = next(o for o in report.outcomes if o.partner == partner)
+    assert outcome.status == FeedStatus.FAILED
+    assert error in (outcome.error or "")
+    ledger = Catalog(settings).rows(
+        "SELECT status, rows_loaded, rows_rejected, error FROM feed_imports WHERE partner = ?",
+        partner,
     )
-    assert ledger[0][:3] == ("bad", "failed", 0)
+    assert len(ledger) == 1
+    assert ledger[0][:3] == ("failed", 0, 0)
     assert error in ledger[0][3]
-    assert [p.name.endswith(name) for p in (archive(settings) / "failed" / "bad").iterdir()] == [
-        True
-    ]
+    archived = list((archive(settings) / "failed" / partner).iterdir())
+    assert [p.name.endswith(name) for p in archived] == [True]
 
 
 def test_a_fixed_feed_after_a_failed_one_loads(
