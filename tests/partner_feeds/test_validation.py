@@ -62,7 +62,8 @@ def test_price_written_any_partner_way_parses_back(
 @given(prices)
 def test_json_numbers_parse_exactly(amount: Decimal) -> None:
     assert parse_price(amount, adapter()) == (amount, None)
-    assert parse_price(float(amount), adapter())[0] == amount if amount < 10**6 else True
+    # floats (a JSON parser without Decimal) of up to 12 digits round-trip through repr()
+    assert parse_price(float(amount), adapter()) == (amount, None)
 
 
 @given(
