@@ -124,7 +124,13 @@ def landing_feeds(landing_dir: Path, partners: Sequence[str] | None = None) -> l
         files = [f for f in partner_dir.iterdir() if f.is_file() and not f.name.startswith(".")]
         for path in sorted(files, key=lambda f: (f.stat().st_mtime_ns, f.name)):
             if path.suffix.lower() in FORMATS:
-                feeds.append(Feed.from_path(partner_dir.name, path))
+                feed = Feed.from_path(partner_dir.name, path)
+                try:
+                    feed.checksum  # noqa: B018  (hash now: the ledger is asked by checksum)
+                except OSError as exc:
+                    log.warning("feed unreadable, skipped %s", logs.kv(file=path, error=exc))
+                    continue
+                feeds.append(feed)
             else:
                 log.warning(
                     "not a feed file, left alone %s",

@@ -107,7 +107,7 @@ def _extract(
             reader = FeedReader(feed, registry.adapter(feed.partner))
             try:
                 reader.check()  # the whole feed parses, or nothing of it is yielded
-            except FeedRejected as exc:
+            except (FeedRejected, OSError) as exc:  # OSError: the file vanished or is unreadable
                 outcome.status, outcome.error = FeedStatus.FAILED, str(exc)
                 log.error("feed rejected %s", logs.kv(**context, error=exc))
             else:
