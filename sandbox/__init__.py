@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sandbox import mes, tracos
+from sandbox import mes, partner_feeds, tracos
 from sandbox.glassdome.app import init_db as init_glassdome
 from sandbox.servers import SERVERS, Server
 from sandbox.settings import SandboxConfig
@@ -36,6 +36,7 @@ def up(cfg: SandboxConfig, servers: list[Server] | None = None) -> dict[str, flo
         tracos.seed_inbound(cfg.inbound_dir)
     if cfg.outbound_dir is not None:
         cfg.outbound_dir.mkdir(parents=True, exist_ok=True)
+    partner_feeds.seed_landing(cfg)
     return timings
 
 

@@ -1,0 +1,197 @@
+"""The dlt resource: feeds in, rows for catalog_products, rejects and feed_imports out.
+
+One resource dispatches to the three tables, so a feed's products, its rejects and its ledger
+row always travel in one load package. Each feed is parsed completely before its first row
+is yielded: a corrupt feed yields only its `failed` ledger row and nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import dlt
+import pyarrow as pa
+from connector_kit import logs
+from dlt.common.destination import TLoaderFileFormat
+from dlt.extract.resource import DltResource
+
+from pipelines.partner_feeds.feeds import Feed, FeedReader, FeedRejected, RawRow
+from pipelines.partner_feeds.ledger import FeedOutcome, FeedStatus
+from pipelines.partner_feeds.registry import PartnerRegistry
+from pipelines.partner_feeds.settings import (
+    CATALOG_ARROW_SCHEMA,
+    CATALOG_COLUMNS,
+    CATALOG_TABLE,
+    LEDGER_COLUMNS,
+    LEDGER_TABLE,
+    REJECTS_COLUMNS,
+    REJECTS_TABLE,
+    RESOURCE_NAME,
+)
+from pipelines.partner_feeds.validation import RowRejected, validate
+
+log = logging.getLogger(__name__)
+
+
+def partner_feeds_resource(
+    feeds: Iterable[Feed],
+    registry: PartnerRegistry,
+    imported: set[tuple[str, str]],
+    outcomes: list[FeedOutcome],
+    *,
+    batch_size: int = 5000,
+    file_format: TLoaderFileFormat | None = None,
+) -> DltResource:
+    """A resource over `feeds`; `imported` holds (partner, sha256) already in the ledger.
+
+    `outcomes` receives one FeedOutcome per feed as it is extracted (the caller reports them).
+    `file_format` is set per table: dlt's run(loader_file_format=...) skips table variants.
+    """
+    resource = dlt.resource(
+        _extract(feeds, registry, imported, outcomes, batch_size),
+        name=RESOURCE_NAME,
+        table_name=CATALOG_TABLE,
+    )
+    resource.apply_hints(
+        table_name=CATALOG_TABLE,
+        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        primary_key=["partner", "sku"],
+        columns=CATALOG_COLUMNS,
+        file_format=file_format,
+        create_table_variant=True,
+    )
+    resource.apply_hints(
+        table_name=REJECTS_TABLE,
+        write_disposition="append",
+        columns=REJECTS_COLUMNS,
+        file_format=file_format,
+        create_table_variant=True,
+    )
+    resource.apply_hints(
+        table_name=LEDGER_TABLE,
+        write_disposition="append",
+        columns=LEDGER_COLUMNS,
+        file_format=file_format,
+        create_table_variant=True,
+    )
+    return resource
+
+
+def _extract(
+    feeds: Iterable[Feed],
+    registry: PartnerRegistry,
+    imported: set[tuple[str, str]],
+    outcomes: list[FeedOutcome],
+    batch_size: int,
+) -> Iterator[Any]:
+    seen = set(imported)
+    sequence = itertools.count(1)
+    for feed in feeds:
+        started = dt.datetime.now(dt.UTC)
+        outcome = FeedOutcome(feed.partner, feed.name, feed.checksum, feed.path)
+        outcomes.append(outcome)
+        context = {"partner": feed.partner, "file": feed.name, "checksum": feed.checksum[:12]}
+        if (feed.partner, feed.checksum) in seen:
+            outcome.status = FeedStatus.DUPLICATE
+            log.info("feed duplicate, skipped %s", logs.kv(**context))
+        else:
+            if not registry.known(feed.partner):
+                log.warning(
+                    "partner not in registry, defaults used %s", logs.kv(partner=feed.partner)
+                )
+            reader = FeedReader(feed, registry.adapter(feed.partner))
+            try:
+                reader.check()  # the whole feed parses, or nothing of it is yielded
+            except (FeedRejected, OSError) as exc:  # OSError: the file vanished or is unreadable
+                outcome.status, outcome.error = FeedStatus.FAILED, str(exc)
+                log.error("feed rejected %s", logs.kv(**context, error=exc))
+            else:
+                yield from _feed_rows(reader, outcome, started, sequence, batch_size)
+                outcome.status = FeedStatus.LOADED
+                seen.add((feed.partner, feed.checksum))
+                _remember(feed, outcome, started)
+                counts = {
+                    "rows_loaded": outcome.rows_loaded,
+                    "rows_rejected": outcome.rows_rejected,
+                }
+                log.info("feed extracted %s", logs.kv(**context, **counts))
+            feed.release()
+        yield dlt.mark.with_table_name([outcome.ledger_row(started)], LEDGER_TABLE)
+
+
+def _remember(feed: Feed, outcome: FeedOutcome, at: dt.datetime) -> None:
+    """Last feed per partner in dlt state, shown by `dlt pipeline partner_feeds info`."""
+    partners = dlt.current.resource_state().setdefault("last_feed", {})
+    partners[feed.partner] = {
+        "file": feed.name,
+        "checksum": feed.checksum,
+        "rows_loaded": outcome.rows_loaded,
+        "rows_rejected": outcome.rows_rejected,
+        "extracted_at": at.isoformat(),
+    }
+
+
+def _feed_rows(
+    reader: FeedReader,
+    outcome: FeedOutcome,
+    started: dt.datetime,
+    sequence: Iterator[int],
+    batch_size: int,
+) -> Iterator[Any]:
+    """Validated products and rejects of one (already checked) feed, in batches."""
+    feed = reader.feed
+    lineage = {"partner": feed.partner, "feed_file": feed.name, "feed_checksum": feed.checksum}
+    products: list[dict[str, Any]] = []
+    rejects: list[dict[str, Any]] = []
+    for row in reader.rows():
+        try:
+            product = validate(row.fields, reader.adapter)
+        except RowRejected as exc:
+            rejects.append(_reject(lineage, row, str(exc), started))
+        except Exception as exc:  # a row must never sink its feed half-way
+            log.debug("row validation crashed", exc_info=True)
+            rejects.append(_reject(lineage, row, f"unexpected error: {exc}", started))
+        else:
+            extra = {"row_number": row.number, "imported_at": started, "ingest_seq": next(sequence)}
+            products.append({**lineage, **product, **extra})
+        if len(products) >= batch_size:
+            outcome.rows_loaded += len(products)
+            yield _arrow(products)
+            products = []
+        if len(rejects) >= batch_size:
+            outcome.rows_rejected += len(rejects)
+            yield dlt.mark.with_table_name(rejects, REJECTS_TABLE)
+            rejects = []
+    if products:
+        outcome.rows_loaded += len(products)
+        yield _arrow(products)
+    if rejects:
+        outcome.rows_rejected += len(rejects)
+        yield dlt.mark.with_table_name(rejects, REJECTS_TABLE)
+
+
+def _arrow(products: list[dict[str, Any]]) -> Any:
+    table = pa.Table.from_pylist(products, schema=CATALOG_ARROW_SCHEMA)
+    # dlt adds _dlt_load_id to dict rows only; catalog rows link to `_dlt_loads` like the others
+    load_id = dlt.current.load_package_state()["load_id"]
+    table = table.append_column(
+        pa.field("_dlt_load_id", pa.string(), nullable=False), pa.repeat(load_id, len(table))
+    )
+    return dlt.mark.with_table_name(table, CATALOG_TABLE)
+
+
+def _reject(lineage: dict[str, Any], row: RawRow, reason: str, at: dt.datetime) -> dict[str, Any]:
+    sku = row.fields.get("sku")
+    return {
+        **lineage,
+        "row_number": row.number,
+        "sku": sku.strip() if isinstance(sku, str) and sku.strip() else None,
+        "reason": reason,
+        "raw": json.dumps(row.raw, ensure_ascii=False, default=str),
+        "rejected_at": at,
+    }
