@@ -145,4 +145,6 @@ SERVERS: list[Server] = [
     PostgresServer(),
     MongoServer(),
     HttpServer("glassdome", "sandbox.glassdome.app", "/health"),
+    HttpServer("customers", "sandbox.customers.app", "/api/health"),
+    HttpServer("offers", "sandbox.offers.app", "/health"),
 ]

@@ -1,0 +1,32 @@
+"""Constants of the customers pipeline: the seed's table schema as dlt column hints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PIPELINE_NAME = "customers"
+TABLE = "customers"
+DEFAULT_DATASET = "customer_data"
+PAGE_SIZE_MAX = 100  # the API clamps `limit` to 100
+
+# The seed's `customers` table (customer-data-pipeline.md), column by column.
+COLUMNS: dict[str, dict[str, Any]] = {
+    "customer_id": {"data_type": "text", "precision": 50, "nullable": False},
+    "first_name": {"data_type": "text", "precision": 100, "nullable": False},
+    "last_name": {"data_type": "text", "precision": 100, "nullable": False},
+    "email": {"data_type": "text", "precision": 255, "nullable": False},
+    "phone": {"data_type": "text", "precision": 20, "nullable": True},
+    "address": {"data_type": "text", "nullable": True},
+    "date_of_birth": {"data_type": "date", "nullable": True},
+    "account_balance": {"data_type": "decimal", "precision": 15, "scale": 2, "nullable": True},
+    "created_at": {"data_type": "timestamp", "timezone": False, "nullable": True},
+}
+
+# Loader file format per destination: parquet is 2-7x faster into DuckDB (FIELD_NOTES.md).
+FILE_FORMATS = {"duckdb": "parquet"}
+
+# The seed's environment variable names, mapped onto dlt's own (dlt's names win when both are set).
+ENV_ALIASES = {
+    "CUSTOMERS_API_URL": "SOURCES__CUSTOMERS__BASE_URL",
+    "DATABASE_URL": "DESTINATION__POSTGRES__CREDENTIALS",
+}
