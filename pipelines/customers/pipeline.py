@@ -12,7 +12,7 @@ from dlt.common.pipeline import LoadInfo
 from connector_kit.logs import kv
 from pipelines.customers import customers_source
 from pipelines.customers.settings import DEFAULT_DATASET, FILE_FORMATS, PIPELINE_NAME, TABLE
-from pipelines.workdir import data_dir, pipelines_dir, use_project_dirs
+from pipelines.dlt_project import data_dir, pipelines_dir, postgres_credentials, use_project_dirs
 
 log = logging.getLogger("pipelines.customers")
 
