@@ -26,11 +26,11 @@ def destination_for(name: str, credentials: Any = None) -> Any:
             or data_dir() / f"{PIPELINE_NAME}.duckdb"
         )
         return dlt.destinations.duckdb(credentials=str(Path(path).resolve()))
-    return (
-        dlt.destinations.postgres(credentials=credentials)
-        if name == "postgres" and credentials
-        else name
-    )
+    if name == "postgres":
+        credentials = credentials or dlt.secrets.get("destination.postgres.credentials")
+        if isinstance(credentials, str):
+            return dlt.destinations.postgres(credentials=postgres_credentials(credentials))
+    return name
 
 
 def build_pipeline(
