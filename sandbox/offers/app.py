@@ -35,7 +35,7 @@ log = logging.getLogger("sandbox.offers")
 @dataclass
 class Settings:
     token_lifetime_s: float = 300.0
-    latency_ms: int = 0  # added to every offers call, so a run can outlive a short token
+    latency_ms: int = 0  # added to every product call, so a run can outlive a short token
     churn: bool = True  # offers evolve between calls (products with scripted offers never do)
     seed: int = 7
 
@@ -161,6 +161,9 @@ def create_app(
     def authenticate() -> Any:
         if not request.path.startswith("/api/v1/products"):
             return None
+        latency = st["settings"].latency_ms
+        if latency:  # before the token check: a token can expire while a request is on its way
+            time.sleep(latency / 1000)
         with lock:
             if not token_valid(request.headers.get("Bearer")):
                 st["stats"]["unauthorized"] += 1
@@ -187,10 +190,6 @@ def create_app(
     def offers(product_id: str) -> Any:
         with lock:
             st["stats"]["offers_calls"] += 1
-            latency = st["settings"].latency_ms
-        if latency:
-            time.sleep(latency / 1000)
-        with lock:
             product: Product | None = st["products"].get(product_id)
             if product is None:
                 return detail("Product not found", 404)
