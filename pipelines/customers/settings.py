@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pyarrow as pa
+
 PIPELINE_NAME = "customers"
 TABLE = "customers"
 DEFAULT_DATASET = "customer_data"
 PAGE_SIZE_MAX = 100  # the API clamps `limit` to 100
+BATCH_ROWS = 10_000  # rows per Arrow table handed to dlt
 
 # The seed's `customers` table (customer-data-pipeline.md), column by column.
 COLUMNS: dict[str, dict[str, Any]] = {
@@ -21,6 +24,22 @@ COLUMNS: dict[str, dict[str, Any]] = {
     "account_balance": {"data_type": "decimal", "precision": 15, "scale": 2, "nullable": True},
     "created_at": {"data_type": "timestamp", "timezone": False, "nullable": True},
 }
+
+# The same columns as Arrow types: each page becomes one typed table.
+ARROW_SCHEMA = pa.schema([
+    pa.field("customer_id", pa.string(), nullable=False),
+    pa.field("first_name", pa.string(), nullable=False),
+    pa.field("last_name", pa.string(), nullable=False),
+    pa.field("email", pa.string(), nullable=False),
+    pa.field("phone", pa.string()),
+    pa.field("address", pa.string()),
+    pa.field("date_of_birth", pa.date32()),
+    pa.field("account_balance", pa.decimal128(15, 2)),
+    pa.field("created_at", pa.timestamp("us")),
+])
+
+# upsert (MERGE on the key) where the destination has it; delete-insert is dlt's default.
+MERGE_STRATEGY = "upsert"
 
 # Loader file format per destination: parquet is 2-7x faster into DuckDB (FIELD_NOTES.md).
 FILE_FORMATS = {"duckdb": "parquet"}
