@@ -16,6 +16,8 @@ from typing import Any
 import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
+from dlt.common.jsonpath import compile_path
+from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
 from dlt.sources.rest_api import rest_api_resources
 
 from pipelines.customers.settings import (
@@ -29,6 +31,8 @@ from pipelines.customers.settings import (
 
 __all__ = ["customers_source", "page_to_arrow"]
 
+# Compiled once: dlt would parse these JSONPaths again for every page.
+DATA, TOTAL_PAGES = compile_path("data"), compile_path("total_pages")
 RAW_TYPES = {name: pa.string() for name in ARROW_SCHEMA.names} | {"account_balance": pa.float64()}
 
 
@@ -51,12 +55,7 @@ def customers_pages(base_url: str, page_size: int) -> Any:
         "client": {
             "base_url": base_url.rstrip("/") + "/",
             # Explicit: auto-detection picked a 0-based paginator and dropped rows (FIELD_NOTES.md).
-            "paginator": {
-                "type": "page_number",
-                "base_page": 1,
-                "page_param": "page",
-                "total_path": "total_pages",
-            },
+            "paginator": PageNumberPaginator(base_page=1, page_param="page", total_path=TOTAL_PAGES),
         },
         "resources": [
             {
@@ -64,7 +63,7 @@ def customers_pages(base_url: str, page_size: int) -> Any:
                 "endpoint": {
                     "path": "api/customers",
                     "params": {"limit": min(page_size, PAGE_SIZE_MAX)},
-                    "data_selector": "data",
+                    "data_selector": DATA,
                 },
             }
         ],

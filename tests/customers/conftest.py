@@ -27,7 +27,7 @@ def fresh_postgres_db(sandbox_cfg: SandboxConfig) -> Iterator[str]:
     admin = psycopg2.connect(sandbox_cfg.postgres_url())
     admin.autocommit = True
     with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name}")
+        cur.execute(f"CREATE DATABASE {name} TEMPLATE template0")  # template1 may be busy
     yield sandbox_cfg.postgres_url(name)
     with admin.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

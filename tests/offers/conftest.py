@@ -66,7 +66,7 @@ def aggregator_db(sandbox_cfg: SandboxConfig) -> Iterator[str]:
     admin = psycopg2.connect(sandbox_cfg.postgres_url())
     admin.autocommit = True
     with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name}")
+        cur.execute(f"CREATE DATABASE {name} TEMPLATE template0")  # template1 may be busy
     url = sandbox_cfg.postgres_url(name)
     products.seed(url)
     yield url
