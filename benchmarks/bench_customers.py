@@ -21,8 +21,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sandbox import processes  # noqa: E402
-from sandbox.settings import HOST, free_port  # noqa: E402
+from sandbox import processes
+from sandbox.settings import HOST, free_port
 
 PAGE_SIZE = 100
 
@@ -31,7 +31,9 @@ def bare_client(base_url: str) -> int:
     rows, page, pages = 0, 1, 1
     with requests.Session() as session:
         while page <= pages:
-            body = session.get(f"{base_url}/api/customers", params={"page": page, "limit": PAGE_SIZE}, timeout=60).json()
+            body = session.get(
+                f"{base_url}/api/customers", params={"page": page, "limit": PAGE_SIZE}, timeout=60
+            ).json()
             rows += len(body["data"])
             pages = body["total_pages"]
             page += 1
@@ -48,11 +50,25 @@ def main() -> int:
     port = free_port()
     base_url = f"http://{HOST}:{port}"
     pid = processes.spawn(
-        [sys.executable, "-m", "sandbox.customers.app", "--port", str(port), "--customers", str(args.customers)],
-        work / "customers.pid", work / "customers.log",
+        [
+            sys.executable,
+            "-m",
+            "sandbox.customers.app",
+            "--port",
+            str(port),
+            "--customers",
+            str(args.customers),
+        ],
+        work / "customers.pid",
+        work / "customers.log",
     )
     try:
-        processes.wait_until(lambda: processes.port_open(HOST, port), 60, "customers stand-in", work / "customers.log")
+        processes.wait_until(
+            lambda: processes.port_open(HOST, port),
+            60,
+            "customers stand-in",
+            work / "customers.log",
+        )
         from pipelines.customers.pipeline import run
 
         bare_client(base_url)  # warm-up: server caches, connections
@@ -64,7 +80,12 @@ def main() -> int:
         timings = []
         for label in ("first run (create)", "rerun (merge over 100k)"):
             started = time.perf_counter()
-            run(base_url=base_url, destination="duckdb", credentials=db, pipelines_dir_=work / "pipelines")
+            run(
+                base_url=base_url,
+                destination="duckdb",
+                credentials=db,
+                pipelines_dir_=work / "pipelines",
+            )
             timings.append((label, time.perf_counter() - started))
         import duckdb
 
@@ -78,7 +99,8 @@ def main() -> int:
     print(f"bare requests client     : {bare_s:6.2f}s  {bare_rate:9,.0f} rows/s")
     for label, seconds in timings:
         rate = args.customers / seconds
-        print(f"dlt -> duckdb {label:25}: {seconds:6.2f}s  {rate:9,.0f} rows/s  ratio {rate / bare_rate:4.2f}")
+        ratio = rate / bare_rate
+        print(f"dlt -> duckdb {label:25}: {seconds:6.2f}s  {rate:9,.0f} rows/s  ratio {ratio:4.2f}")
     return 0 if landed == args.customers else 1
 
 

@@ -38,8 +38,12 @@ RAW_TYPES = {name: pa.string() for name in ARROW_SCHEMA.names} | {"account_balan
 
 def page_to_arrow(page: list[dict[str, Any]]) -> pa.Table:
     """Customers as a typed Arrow table; fields the seed does not know are kept, inferred."""
-    raw = pa.Table.from_pylist(page, schema=pa.schema([(n, RAW_TYPES[n]) for n in ARROW_SCHEMA.names]))
-    columns = [pc.cast(raw[f.name], f.type, safe=f.type != pa.decimal128(15, 2)) for f in ARROW_SCHEMA]
+    raw = pa.Table.from_pylist(
+        page, schema=pa.schema([(n, RAW_TYPES[n]) for n in ARROW_SCHEMA.names])
+    )
+    columns = [
+        pc.cast(raw[f.name], f.type, safe=f.type != pa.decimal128(15, 2)) for f in ARROW_SCHEMA
+    ]
     table = pa.Table.from_arrays(columns, schema=ARROW_SCHEMA)
     extra = sorted(set().union(*page) - set(ARROW_SCHEMA.names))
     if extra:
@@ -51,23 +55,27 @@ def page_to_arrow(page: list[dict[str, Any]]) -> pa.Table:
 
 def customers_pages(base_url: str, page_size: int) -> Any:
     """rest_api over the list endpoint (dlt's retrying client: 5xx, 429, timeouts)."""
-    (pages,) = rest_api_resources({
-        "client": {
-            "base_url": base_url.rstrip("/") + "/",
-            # Explicit: auto-detection picked a 0-based paginator and dropped rows (FIELD_NOTES.md).
-            "paginator": PageNumberPaginator(base_page=1, page_param="page", total_path=TOTAL_PAGES),
-        },
-        "resources": [
-            {
-                "name": "customer_pages",
-                "endpoint": {
-                    "path": "api/customers",
-                    "params": {"limit": min(page_size, PAGE_SIZE_MAX)},
-                    "data_selector": DATA,
-                },
-            }
-        ],
-    })
+    (pages,) = rest_api_resources(
+        {
+            "client": {
+                "base_url": base_url.rstrip("/") + "/",
+                # Explicit: auto-detection picked a 0-based paginator, dropped rows (FIELD_NOTES).
+                "paginator": PageNumberPaginator(
+                    base_page=1, page_param="page", total_path=TOTAL_PAGES
+                ),
+            },
+            "resources": [
+                {
+                    "name": "customer_pages",
+                    "endpoint": {
+                        "path": "api/customers",
+                        "params": {"limit": min(page_size, PAGE_SIZE_MAX)},
+                        "data_selector": DATA,
+                    },
+                }
+            ],
+        }
+    )
     return pages
 
 

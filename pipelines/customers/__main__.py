@@ -7,10 +7,10 @@ import logging
 import os
 import sys
 
-from dlt.pipeline.exceptions import PipelineStepFailed
-
 from connector_kit import logs
 from connector_kit.logs import kv
+from dlt.pipeline.exceptions import PipelineStepFailed
+
 from pipelines.customers.pipeline import run
 from pipelines.customers.settings import ENV_ALIASES
 

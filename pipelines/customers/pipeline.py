@@ -1,4 +1,4 @@
-"""Run the customers pipeline: customer API -> `customers` (DuckDB by default, Postgres by setting)."""
+"""Run the customers pipeline: customer API -> `customers` (DuckDB, or Postgres by setting)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+from connector_kit.logs import kv
 from dlt.common.pipeline import LoadInfo
 
-from connector_kit.logs import kv
 from pipelines.customers import customers_source
 from pipelines.customers.settings import DEFAULT_DATASET, FILE_FORMATS, PIPELINE_NAME, TABLE
 from pipelines.dlt_project import data_dir, pipelines_dir, postgres_credentials, use_project_dirs
@@ -53,6 +53,7 @@ def build_pipeline(
 
 def run(
     base_url: str | None = None,
+    *,
     destination: str | None = None,
     credentials: Any = None,
     dataset_name: str | None = None,
@@ -67,7 +68,7 @@ def run(
     if page_size:
         kwargs["page_size"] = page_size
     source = customers_source(**kwargs)
-    file_format = dlt.config.get("sources.customers.loader_file_format") or FILE_FORMATS.get(
+    file_format: Any = dlt.config.get("sources.customers.loader_file_format") or FILE_FORMATS.get(
         pipeline.destination.destination_name
     )
     log.info(
@@ -80,10 +81,7 @@ def run(
         ),
     )
     info = pipeline.run(source, loader_file_format=file_format)
-    rows = (
-        pipeline.last_trace.last_normalize_info.row_counts.get(TABLE, 0)
-        if pipeline.last_trace
-        else 0
-    )
+    normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
+    rows = normalized.row_counts.get(TABLE, 0) if normalized else 0
     log.info("sync end %s", kv(pipeline=PIPELINE_NAME, rows=rows, loads=len(info.loads_ids)))
     return info

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Final
 
 import pyarrow as pa
+from dlt.common.schema.typing import TColumnSchema
 
 PIPELINE_NAME = "customers"
 TABLE = "customers"
@@ -13,7 +14,7 @@ PAGE_SIZE_MAX = 100  # the API clamps `limit` to 100
 BATCH_ROWS = 10_000  # rows per Arrow table handed to dlt
 
 # The seed's `customers` table (customer-data-pipeline.md), column by column.
-COLUMNS: dict[str, dict[str, Any]] = {
+COLUMNS: dict[str, TColumnSchema] = {
     "customer_id": {"data_type": "text", "precision": 50, "nullable": False},
     "first_name": {"data_type": "text", "precision": 100, "nullable": False},
     "last_name": {"data_type": "text", "precision": 100, "nullable": False},
@@ -26,20 +27,22 @@ COLUMNS: dict[str, dict[str, Any]] = {
 }
 
 # The same columns as Arrow types: each page becomes one typed table.
-ARROW_SCHEMA = pa.schema([
-    pa.field("customer_id", pa.string(), nullable=False),
-    pa.field("first_name", pa.string(), nullable=False),
-    pa.field("last_name", pa.string(), nullable=False),
-    pa.field("email", pa.string(), nullable=False),
-    pa.field("phone", pa.string()),
-    pa.field("address", pa.string()),
-    pa.field("date_of_birth", pa.date32()),
-    pa.field("account_balance", pa.decimal128(15, 2)),
-    pa.field("created_at", pa.timestamp("us")),
-])
+ARROW_SCHEMA = pa.schema(
+    [
+        pa.field("customer_id", pa.string(), nullable=False),
+        pa.field("first_name", pa.string(), nullable=False),
+        pa.field("last_name", pa.string(), nullable=False),
+        pa.field("email", pa.string(), nullable=False),
+        pa.field("phone", pa.string()),
+        pa.field("address", pa.string()),
+        pa.field("date_of_birth", pa.date32()),
+        pa.field("account_balance", pa.decimal128(15, 2)),
+        pa.field("created_at", pa.timestamp("us")),
+    ]
+)
 
 # upsert (MERGE on the key) where the destination has it; delete-insert is dlt's default.
-MERGE_STRATEGY = "upsert"
+MERGE_STRATEGY: Final = "upsert"
 
 # Loader file format per destination: parquet is 2-7x faster into DuckDB (FIELD_NOTES.md).
 FILE_FORMATS = {"duckdb": "parquet"}

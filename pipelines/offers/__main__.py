@@ -7,11 +7,11 @@ import logging
 import os
 import sys
 
+from connector_kit import logs
+from connector_kit.logs import kv
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from connector_kit import logs
-from connector_kit.logs import kv
 from pipelines.dlt_project import use_project_dirs
 from pipelines.offers.auth import RefreshTokenRejected
 from pipelines.offers.settings import ENV_ALIASES

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from requests.auth import AuthBase
-
 from connector_kit.logs import kv, register_secret
 from connector_kit.retry import TransientError, policy
+from requests.auth import AuthBase
 
 log = logging.getLogger("pipelines.offers.auth")
 HEADER = "Bearer"  # literally a header named "Bearer" (SYSTEMS.md section 5)
@@ -100,9 +99,13 @@ class RefreshTokenAuth(AuthBase):
         # Another holder's token blocks us until it expires: wait up to about one lifetime.
         max_wait = min(10.0, max(0.5, self.lifetime_s / 4))
         attempts = int(self.lifetime_s / (max_wait / 2)) + 4
-        token = policy(attempts=attempts, initial_wait=0.5, max_wait=max_wait, retry_on=(TokenStillValid,), logger=log)(
-            self._request_token
-        )
+        token = policy(
+            attempts=attempts,
+            initial_wait=0.5,
+            max_wait=max_wait,
+            retry_on=(TokenStillValid,),
+            logger=log,
+        )(self._request_token)
         expires = token_expiry(token) or time.time() + self.lifetime_s
         register_secret(token)
         self._token, self._expires = token, expires
@@ -112,15 +115,23 @@ class RefreshTokenAuth(AuthBase):
         return token
 
     def _request_token(self) -> str:
-        response = self._session.post(self.auth_url, headers={HEADER: self._refresh_token}, timeout=30)
+        response = self._session.post(
+            self.auth_url, headers={HEADER: self._refresh_token}, timeout=30
+        )
         if response.status_code == 201:
             return str(response.json()["access_token"])
         if response.status_code == 400:
-            raise TokenStillValid("offers service refused a new access token: another one is still valid")
+            raise TokenStillValid(
+                "offers service refused a new access token: another one is still valid"
+            )
         if response.status_code == 401:
-            raise RefreshTokenRejected("offers service rejected the refresh token (401): check OFFERS_REFRESH_TOKEN")
+            raise RefreshTokenRejected(
+                "offers service rejected the refresh token (401): check OFFERS_REFRESH_TOKEN"
+            )
         response.raise_for_status()
-        raise TransientError(f"unexpected HTTP {response.status_code} from the offers auth endpoint")
+        raise TransientError(
+            f"unexpected HTTP {response.status_code} from the offers auth endpoint"
+        )
 
     def _retry_once_on_401(self, response: requests.Response, **kwargs: Any) -> requests.Response:
         if response.status_code != 401 or getattr(response.request, "offers_retried", False):
@@ -157,4 +168,6 @@ class RefreshTokenAuth(AuthBase):
         self.cache_file.parent.mkdir(parents=True, exist_ok=True)
         self.cache_file.touch(mode=0o600, exist_ok=True)
         self.cache_file.chmod(0o600)
-        self.cache_file.write_text(json.dumps({"access_token": self._token, "expires_at": self._expires}))
+        self.cache_file.write_text(
+            json.dumps({"access_token": self._token, "expires_at": self._expires})
+        )

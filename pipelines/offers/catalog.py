@@ -27,19 +27,28 @@ class Reconciled:
 
 def unregistered(conn: Any) -> list[Product]:
     with conn, conn.cursor() as cur:
-        cur.execute("SELECT id::text, name, description FROM products WHERE registered_at IS NULL ORDER BY id")
+        cur.execute(
+            "SELECT id::text, name, description FROM products"
+            " WHERE registered_at IS NULL ORDER BY id"
+        )
         return [Product(*row) for row in cur.fetchall()]
 
 
 def registered(conn: Any) -> list[Product]:
     with conn, conn.cursor() as cur:
-        cur.execute("SELECT id::text, name, description FROM products WHERE registered_at IS NOT NULL ORDER BY id")
+        cur.execute(
+            "SELECT id::text, name, description FROM products"
+            " WHERE registered_at IS NOT NULL ORDER BY id"
+        )
         return [Product(*row) for row in cur.fetchall()]
 
 
 def mark_registered(conn: Any, product_id: str) -> None:
     with conn, conn.cursor() as cur:
-        cur.execute("UPDATE products SET registered_at = now() WHERE id = %s AND registered_at IS NULL", (product_id,))
+        cur.execute(
+            "UPDATE products SET registered_at = now() WHERE id = %s AND registered_at IS NULL",
+            (product_id,),
+        )
 
 
 def reconcile(conn: Any, product_id: str, offers: list[Offer]) -> Reconciled:
@@ -55,8 +64,10 @@ def reconcile(conn: Any, product_id: str, offers: list[Offer]) -> Reconciled:
                 cur,
                 "INSERT INTO offers (product_id, id, price, items_in_stock) VALUES %s"
                 " ON CONFLICT (product_id, id) DO UPDATE"
-                " SET price = EXCLUDED.price, items_in_stock = EXCLUDED.items_in_stock, synced_at = now()"
-                " WHERE (offers.price, offers.items_in_stock) IS DISTINCT FROM (EXCLUDED.price, EXCLUDED.items_in_stock)"
+                " SET price = EXCLUDED.price, items_in_stock = EXCLUDED.items_in_stock,"
+                " synced_at = now()"
+                " WHERE (offers.price, offers.items_in_stock)"
+                " IS DISTINCT FROM (EXCLUDED.price, EXCLUDED.items_in_stock)"
                 " RETURNING (xmax = 0)",
                 [(product_id, o.id, o.price, o.items_in_stock) for o in offers],
                 fetch=True,

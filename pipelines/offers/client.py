@@ -29,8 +29,12 @@ class Offer:
             price, stock = raw["price"], raw["items_in_stock"]
         except (KeyError, TypeError, ValueError) as exc:
             raise ProductFailed(f"malformed offer {raw!r}: {exc}") from None
-        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (price, stock)):
-            raise ProductFailed(f"malformed offer {offer_id}: price and items_in_stock must be integers >= 0")
+        if not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (price, stock)
+        ):
+            raise ProductFailed(
+                f"malformed offer {offer_id}: price and items_in_stock must be integers >= 0"
+            )
         return cls(offer_id, price, stock)
 
 
@@ -64,7 +68,9 @@ class OffersClient:
         payload = response.json()
         if not isinstance(payload, list):
             raise ProductFailed(f"offers payload is not a list: {type(payload).__name__}")
-        unique = {offer.id: offer for offer in map(Offer.parse, payload)}  # a repeated id: the last wins
+        unique = {
+            offer.id: offer for offer in map(Offer.parse, payload)
+        }  # a repeated id: the last wins
         return list(unique.values())
 
     def _offers_url(self, product_id: str) -> str:

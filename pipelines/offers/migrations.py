@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 
 import psycopg2
-
 from connector_kit.logs import kv
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"

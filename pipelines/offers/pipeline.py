@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import dlt
-from dlt.common.configuration import with_config
-
 from connector_kit.logs import kv
+from dlt.common.configuration import with_config
+from dlt.common.schema.typing import TColumnSchema
+
 from pipelines.dlt_project import data_dir, pipelines_dir, postgres_credentials, use_project_dirs
 from pipelines.offers.settings import (
     DEFAULT_REFRESH_MARGIN_S,
@@ -51,11 +52,14 @@ def settings_from_config(
     )
 
 
-RUN_LOG_COLUMNS: dict[str, Any] = {
+RUN_LOG_COLUMNS: dict[str, TColumnSchema] = {
     "product_id": {"data_type": "text", "nullable": False},
     "step": {"data_type": "text", "nullable": False},
     "status": {"data_type": "text", "nullable": False},
-    **{name: {"data_type": "bigint"} for name in ("offers", "inserted", "updated", "unchanged", "deleted")},
+    **{
+        name: {"data_type": "bigint"}
+        for name in ("offers", "inserted", "updated", "unchanged", "deleted")
+    },
     "error": {"data_type": "text", "nullable": True},
     "finished_at": {"data_type": "timestamp"},
 }
@@ -72,19 +76,31 @@ def offer_syncs(outcomes: list[ProductOutcome]) -> Iterator[dict[str, Any]]:
     yield from (asdict(o) for o in outcomes)
 
 
-def run(settings: SyncSettings | None = None, pipelines_dir_: Path | None = None) -> list[ProductOutcome]:
+def run(
+    settings: SyncSettings | None = None, pipelines_dir_: Path | None = None
+) -> list[ProductOutcome]:
     """Sync every product, then load the run log; returns the outcomes."""
     use_project_dirs()
     settings = settings or settings_from_config()
     outcomes = list(sync(settings))
     pipeline = dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
-        destination=dlt.destinations.postgres(credentials=postgres_credentials(settings.database_url)),
+        destination=dlt.destinations.postgres(
+            credentials=postgres_credentials(settings.database_url)
+        ),
         dataset_name=RUN_LOG_DATASET,
         pipelines_dir=str(pipelines_dir_ or pipelines_dir()),
     )
     pipeline.run(offer_syncs(outcomes))
     failed = [o for o in outcomes if o.status == "failed"]
-    log.info("sync end %s", kv(pipeline=PIPELINE_NAME, products=len(outcomes), failed=len(failed),
-                               offers=sum(o.offers for o in outcomes), deleted=sum(o.deleted for o in outcomes)))
+    log.info(
+        "sync end %s",
+        kv(
+            pipeline=PIPELINE_NAME,
+            products=len(outcomes),
+            failed=len(failed),
+            offers=sum(o.offers for o in outcomes),
+            deleted=sum(o.deleted for o in outcomes),
+        ),
+    )
     return outcomes

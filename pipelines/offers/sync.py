@@ -15,9 +15,9 @@ from pathlib import Path
 
 import psycopg2
 import requests
+from connector_kit.logs import kv, register_secret
 from dlt.sources.helpers.requests import Client
 
-from connector_kit.logs import kv, register_secret
 from pipelines.offers import catalog
 from pipelines.offers.auth import RefreshTokenAuth
 from pipelines.offers.client import OffersClient, ProductFailed
@@ -60,7 +60,9 @@ def http_session() -> requests.Session:
     return client.session
 
 
-def sync(settings: SyncSettings, session: requests.Session | None = None) -> Iterator[ProductOutcome]:
+def sync(
+    settings: SyncSettings, session: requests.Session | None = None
+) -> Iterator[ProductOutcome]:
     """Yield one outcome per product touched; the database is migrated first."""
     register_secret(settings.refresh_token)
     migrate(settings.database_url)
@@ -83,7 +85,9 @@ def sync(settings: SyncSettings, session: requests.Session | None = None) -> Ite
             yield _sync_product(client, conn, product)
 
 
-def _register(client: OffersClient, conn: psycopg2.extensions.connection, product: catalog.Product) -> ProductOutcome:
+def _register(
+    client: OffersClient, conn: psycopg2.extensions.connection, product: catalog.Product
+) -> ProductOutcome:
     try:
         if not client.register(product.id, product.name, product.description):
             raise ProductFailed("registration refused and the service does not know the product")
@@ -95,7 +99,9 @@ def _register(client: OffersClient, conn: psycopg2.extensions.connection, produc
     return ProductOutcome(product.id, "register", "ok")
 
 
-def _sync_product(client: OffersClient, conn: psycopg2.extensions.connection, product: catalog.Product) -> ProductOutcome:
+def _sync_product(
+    client: OffersClient, conn: psycopg2.extensions.connection, product: catalog.Product
+) -> ProductOutcome:
     try:
         offers = client.offers(product.id)
         result = catalog.reconcile(conn, product.id, offers)
@@ -104,8 +110,22 @@ def _sync_product(client: OffersClient, conn: psycopg2.extensions.connection, pr
         return ProductOutcome(product.id, "offers", "failed", error=str(exc))
     log.info(
         "product synced %s",
-        kv(product_id=product.id, offers=len(offers), inserted=result.inserted, updated=result.updated,
-           unchanged=result.unchanged, deleted=result.deleted),
+        kv(
+            product_id=product.id,
+            offers=len(offers),
+            inserted=result.inserted,
+            updated=result.updated,
+            unchanged=result.unchanged,
+            deleted=result.deleted,
+        ),
     )
-    return ProductOutcome(product.id, "offers", "ok", len(offers), result.inserted, result.updated,
-                          result.unchanged, result.deleted)
+    return ProductOutcome(
+        product.id,
+        "offers",
+        "ok",
+        len(offers),
+        result.inserted,
+        result.updated,
+        result.unchanged,
+        result.deleted,
+    )

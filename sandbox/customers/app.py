@@ -125,12 +125,14 @@ def create_app(customers: list[dict[str, Any]]) -> Flask:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Customer mock API stand-in")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("CUSTOMERS_API_PORT", 5000)))
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("CUSTOMERS_API_PORT", "5000"))
+    )
     parser.add_argument("--data", type=Path, default=DATA_FILE, help="JSON file with the customers")
     parser.add_argument(
         "--customers",
         type=int,
-        default=int(os.environ.get("CUSTOMERS_GENERATE", 0)),
+        default=int(os.environ.get("CUSTOMERS_GENERATE", "0")),
         help="generate this many customers instead of reading --data",
     )
     args = parser.parse_args()

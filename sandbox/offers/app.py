@@ -28,7 +28,7 @@ from typing import Any
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
-DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"
+DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105  (the sandbox's, as in meltano.yml dev)
 log = logging.getLogger("sandbox.offers")
 
 
@@ -71,7 +71,7 @@ def evolve(offers: list[dict[str, Any]], rng: random.Random) -> list[dict[str, A
         if roll < 0.15:
             continue
         if roll < 0.55:
-            offer = {
+            offer = {  # noqa: PLW2901  (the changed offer replaces the old one)
                 **offer,
                 "price": max(1, offer["price"] + rng.randrange(-500, 500)),
                 "items_in_stock": rng.randrange(0, 500),
@@ -82,7 +82,7 @@ def evolve(offers: list[dict[str, Any]], rng: random.Random) -> list[dict[str, A
     return result
 
 
-def create_app(
+def create_app(  # noqa: PLR0915  (one closure per endpoint)
     refresh_tokens: set[str], settings: Settings | None = None, state_file: Path | None = None
 ) -> Flask:
     app = Flask("offers")
@@ -267,24 +267,24 @@ def create_app(
 def main() -> None:
     parser = argparse.ArgumentParser(description="Offers service stand-in")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("OFFERS_PORT", 8001)))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("OFFERS_PORT", "8001")))
     parser.add_argument(
         "--token-lifetime",
         type=float,
-        default=float(os.environ.get("OFFERS_TOKEN_LIFETIME_S", 300)),
+        default=float(os.environ.get("OFFERS_TOKEN_LIFETIME_S", "300")),
         help="access token lifetime in seconds (5 minutes like the real service)",
     )
     parser.add_argument(
         "--seed",
         type=int,
-        default=int(os.environ.get("OFFERS_SEED", 7)),
+        default=int(os.environ.get("OFFERS_SEED", "7")),
         help="seed of the offer churn",
     )
     parser.add_argument(
         "--state-file",
         type=Path,
         default=None,
-        help="where registrations are kept across restarts (default $SANDBOX_DIR/offers/registered.json)",
+        help="registrations kept across restarts (default $SANDBOX_DIR/offers/registered.json)",
     )
     args = parser.parse_args()
     logging.basicConfig(

@@ -46,8 +46,12 @@ def postgres_rows(url: str) -> dict[str, tuple]:
 def expected(customer: dict) -> tuple:
     """The JSON record as the typed row the table must hold."""
     return (
-        customer["customer_id"], customer["first_name"], customer["last_name"], customer["email"],
-        customer["phone"], customer["address"],
+        customer["customer_id"],
+        customer["first_name"],
+        customer["last_name"],
+        customer["email"],
+        customer["phone"],
+        customer["address"],
         dt.date.fromisoformat(customer["date_of_birth"]) if customer["date_of_birth"] else None,
         decimal.Decimal(str(customer["account_balance"])).quantize(decimal.Decimal("0.01")),
         dt.datetime.fromisoformat(customer["created_at"]),
@@ -55,20 +59,31 @@ def expected(customer: dict) -> tuple:
 
 
 def change_customer(api: str, customer_id: str) -> None:
-    requests.put(f"{api}/_sandbox/customers/{customer_id}", json=CHANGE, timeout=5).raise_for_status()
+    requests.put(
+        f"{api}/_sandbox/customers/{customer_id}", json=CHANGE, timeout=5
+    ).raise_for_status()
 
 
-def test_duckdb_all_25_typed_rerun_idempotent_change_updated(customers_api: str, tmp_path: Path) -> None:
+def test_duckdb_all_25_typed_rerun_idempotent_change_updated(
+    customers_api: str, tmp_path: Path
+) -> None:
     db = tmp_path / "customers.duckdb"
-    kwargs = {"base_url": customers_api, "destination": "duckdb", "credentials": db, "pipelines_dir_": tmp_path / "p"}
+    kwargs = {
+        "base_url": customers_api,
+        "destination": "duckdb",
+        "credentials": db,
+        "pipelines_dir_": tmp_path / "p",
+    }
     run(**kwargs)
     rows = duckdb_rows(db)
     assert rows == {cid: expected(c) for cid, c in SOURCE.items()}
     with duckdb.connect(str(db), read_only=True) as con:
-        types = dict(con.sql(
-            "SELECT column_name, data_type FROM information_schema.columns"
-            " WHERE table_schema = 'customer_data' AND table_name = 'customers'"
-        ).fetchall())
+        types = dict(
+            con.sql(
+                "SELECT column_name, data_type FROM information_schema.columns"
+                " WHERE table_schema = 'customer_data' AND table_name = 'customers'"
+            ).fetchall()
+        )
     assert types["date_of_birth"] == "DATE"
     assert types["account_balance"] == "DECIMAL(15,2)"
     assert types["created_at"] == "TIMESTAMP"
@@ -87,14 +102,19 @@ def test_duckdb_all_25_typed_rerun_idempotent_change_updated(customers_api: str,
 def test_postgres_all_25_typed_rerun_idempotent_change_updated(
     customers_api: str, fresh_postgres_db: str, tmp_path: Path
 ) -> None:
-    kwargs = {"base_url": customers_api, "destination": "postgres", "credentials": fresh_postgres_db,
-              "pipelines_dir_": tmp_path / "p"}
+    kwargs = {
+        "base_url": customers_api,
+        "destination": "postgres",
+        "credentials": fresh_postgres_db,
+        "pipelines_dir_": tmp_path / "p",
+    }
     run(**kwargs)
     assert postgres_rows(fresh_postgres_db) == {cid: expected(c) for cid, c in SOURCE.items()}
     with psycopg2.connect(fresh_postgres_db) as conn, conn.cursor() as cur:
         cur.execute(
-            "SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale, is_nullable"
-            " FROM information_schema.columns WHERE table_schema = 'customer_data' AND table_name = 'customers'"
+            "SELECT column_name, data_type, character_maximum_length, numeric_precision,"
+            " numeric_scale, is_nullable FROM information_schema.columns"
+            " WHERE table_schema = 'customer_data' AND table_name = 'customers'"
         )
         columns = {r[0]: r[1:] for r in cur.fetchall()}
     conn.close()
@@ -118,20 +138,37 @@ def test_transient_5xx_is_retried_by_dlt(
     customers_api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0.05")
-    requests.put(f"{customers_api}/_sandbox/faults", json={"fail_next": 2, "status": 503}, timeout=5)
+    requests.put(
+        f"{customers_api}/_sandbox/faults", json={"fail_next": 2, "status": 503}, timeout=5
+    )
     db = tmp_path / "customers.duckdb"
-    run(base_url=customers_api, destination="duckdb", credentials=db, pipelines_dir_=tmp_path / "p", page_size=10)
+    run(
+        base_url=customers_api,
+        destination="duckdb",
+        credentials=db,
+        pipelines_dir_=tmp_path / "p",
+        page_size=10,
+    )
     assert len(duckdb_rows(db)) == 25
     stats = requests.get(f"{customers_api}/_sandbox/stats", timeout=5).json()
     assert stats["requests"] == 3 + 2  # three pages of ten, plus the two failed attempts
 
 
 def test_permanent_4xx_fails_the_run_without_loading(customers_api: str, tmp_path: Path) -> None:
-    requests.put(f"{customers_api}/_sandbox/faults", json={"fail_next": 1, "status": 404}, timeout=5)
+    requests.put(
+        f"{customers_api}/_sandbox/faults", json={"fail_next": 1, "status": 404}, timeout=5
+    )
     result = subprocess.run(
         [sys.executable, "-m", "pipelines.customers"],
-        env={"PATH": "/usr/bin:/bin", "CUSTOMERS_API_URL": customers_api, "DLT_DATA_DIR": str(tmp_path)},
-        capture_output=True, text=True, timeout=120, check=False,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "CUSTOMERS_API_URL": customers_api,
+            "DLT_DATA_DIR": str(tmp_path),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 1
     assert "sync failed" in result.stderr

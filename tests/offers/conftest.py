@@ -83,7 +83,9 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def sync_settings(offers_admin: OffersAdmin, aggregator_db: str, tmp_path: Path) -> Callable[..., SyncSettings]:
+def sync_settings(
+    offers_admin: OffersAdmin, aggregator_db: str, tmp_path: Path
+) -> Callable[..., SyncSettings]:
     def make(**overrides: object) -> SyncSettings:
         values: dict = {
             "service_url": offers_admin.url,

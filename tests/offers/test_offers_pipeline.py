@@ -40,33 +40,47 @@ def served(admin: OffersAdmin, product_id: str) -> dict[str, tuple[int, int]]:
 
 
 def test_registers_products_and_mirrors_offers_through_churn(
-    offers_admin: OffersAdmin, aggregator_db: str, sync_settings: Callable[..., SyncSettings], tmp_path: Path
+    offers_admin: OffersAdmin,
+    aggregator_db: str,
+    sync_settings: Callable[..., SyncSettings],
+    tmp_path: Path,
 ) -> None:
     for _ in range(3):  # offers appear, change and vanish between calls: each run mirrors them
         outcomes = run(sync_settings(), pipelines_dir_=tmp_path / "p")
         assert [o.status for o in outcomes] == ["ok"] * 5
-        assert stored_offers(aggregator_db) == {pid: served(offers_admin, pid) for pid, *_ in PRODUCTS}
+        assert stored_offers(aggregator_db) == {
+            pid: served(offers_admin, pid) for pid, *_ in PRODUCTS
+        }
     assert offers_admin.stats()["registered"] == sorted(p[0] for p in PRODUCTS)
     with psycopg2.connect(aggregator_db) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM products WHERE registered_at IS NULL")
         assert cur.fetchone()[0] == 0
-        cur.execute("SELECT count(*), count(DISTINCT _dlt_load_id) FROM offers_sync.offer_syncs WHERE step = 'offers'")
+        cur.execute(
+            "SELECT count(*), count(DISTINCT _dlt_load_id) FROM offers_sync.offer_syncs"
+            " WHERE step = 'offers'"
+        )
         assert cur.fetchone() == (15, 3)  # the run log: one row per product per run
     conn.close()
 
 
 def test_changed_offer_updated_vanished_deleted(
-    offers_admin: OffersAdmin, aggregator_db: str, sync_settings: Callable[..., SyncSettings], tmp_path: Path
+    offers_admin: OffersAdmin,
+    aggregator_db: str,
+    sync_settings: Callable[..., SyncSettings],
+    tmp_path: Path,
 ) -> None:
     offers_admin.settings(churn=False)
     run(sync_settings(), pipelines_dir_=tmp_path / "p")
     before = stored_offers(aggregator_db)
     kept, *vanished = sorted(before[P1])
     new_id = str(uuid.uuid4())
-    offers_admin.script(P1, [
-        {"id": kept, "price": before[P1][kept][0] + 100, "items_in_stock": 3},
-        {"id": new_id, "price": 999, "items_in_stock": 1},
-    ])
+    offers_admin.script(
+        P1,
+        [
+            {"id": kept, "price": before[P1][kept][0] + 100, "items_in_stock": 3},
+            {"id": new_id, "price": 999, "items_in_stock": 1},
+        ],
+    )
     offers_admin.script(P2, [])  # every offer of P2 vanished
 
     outcomes = {o.product_id: o for o in run(sync_settings(), pipelines_dir_=tmp_path / "p")}
@@ -75,13 +89,20 @@ def test_changed_offer_updated_vanished_deleted(
     assert after[P1] == {kept: (before[P1][kept][0] + 100, 3), new_id: (999, 1)}
     assert P2 not in after
     assert after[P3] == before[P3]
-    assert (outcomes[P1].inserted, outcomes[P1].updated, outcomes[P1].deleted) == (1, 1, len(vanished))
+    assert (outcomes[P1].inserted, outcomes[P1].updated, outcomes[P1].deleted) == (
+        1,
+        1,
+        len(vanished),
+    )
     assert outcomes[P2].deleted == len(before[P2])
     assert outcomes[P3].unchanged == len(before[P3])
 
 
 def test_failing_products_do_not_stop_the_others(
-    offers_admin: OffersAdmin, aggregator_db: str, sync_settings: Callable[..., SyncSettings], tmp_path: Path
+    offers_admin: OffersAdmin,
+    aggregator_db: str,
+    sync_settings: Callable[..., SyncSettings],
+    tmp_path: Path,
 ) -> None:
     offers_admin.settings(churn=False)
     run(sync_settings(), pipelines_dir_=tmp_path / "p")
@@ -89,7 +110,9 @@ def test_failing_products_do_not_stop_the_others(
     offers_admin.fault(P3, 503)  # 5xx on every attempt
     unknown = str(uuid.uuid4())  # registered here, unknown to the service: 404
     with psycopg2.connect(aggregator_db) as conn, conn.cursor() as cur:
-        cur.execute("INSERT INTO products (id, name, registered_at) VALUES (%s, 'Ghost', now())", (unknown,))
+        cur.execute(
+            "INSERT INTO products (id, name, registered_at) VALUES (%s, 'Ghost', now())", (unknown,)
+        )
     conn.close()
     changed = served(offers_admin, P5)
     offers_admin.script(P5, [{"id": oid, "price": 1, "items_in_stock": 0} for oid in changed])
@@ -101,7 +124,7 @@ def test_failing_products_do_not_stop_the_others(
     assert "404" in (outcomes[unknown].error or "")
     after = stored_offers(aggregator_db)
     assert after[P3] == before[P3]  # the failed product keeps its last good offers
-    assert after[P5] == {oid: (1, 0) for oid in changed}  # a product after the failures was synced
+    assert after[P5] == dict.fromkeys(changed, (1, 0))  # a product after the failures was synced
     with psycopg2.connect(aggregator_db) as conn, conn.cursor() as cur:
         cur.execute("SELECT product_id, error FROM offers_sync.offer_syncs WHERE status = 'failed'")
         assert {r[0] for r in cur.fetchall()} == {P3, unknown}
@@ -109,7 +132,10 @@ def test_failing_products_do_not_stop_the_others(
 
 
 def test_token_expiry_mid_run_is_survived(
-    offers_admin: OffersAdmin, aggregator_db: str, sync_settings: Callable[..., SyncSettings], tmp_path: Path
+    offers_admin: OffersAdmin,
+    aggregator_db: str,
+    sync_settings: Callable[..., SyncSettings],
+    tmp_path: Path,
 ) -> None:
     # 10 calls (5 registrations, 5 offers) of >= 250 ms each against a 0.6 s token.
     offers_admin.settings(token_lifetime_s=0.6, latency_ms=250)
@@ -125,7 +151,12 @@ def test_a_401_gets_one_new_token_and_one_retry(
 ) -> None:
     run(sync_settings(), pipelines_dir_=tmp_path / "p")  # registers the products
     session = http_session()
-    auth = RefreshTokenAuth(f"{offers_admin.url}/api/v1/auth", REFRESH_TOKEN, session, cache_file=tmp_path / "access-token.json")
+    auth = RefreshTokenAuth(
+        f"{offers_admin.url}/api/v1/auth",
+        REFRESH_TOKEN,
+        session,
+        cache_file=tmp_path / "access-token.json",
+    )
     offers_admin.expire_token()  # the cached token is now refused by the service
     issued = offers_admin.stats()["tokens_issued"]
     response = session.get(f"{offers_admin.url}/api/v1/products/{P1}/offers", auth=auth)
@@ -134,14 +165,18 @@ def test_a_401_gets_one_new_token_and_one_retry(
     assert offers_admin.stats()["tokens_issued"] == issued + 1
 
 
-def test_one_token_at_a_time_a_second_holder_waits(offers_admin: OffersAdmin, tmp_path: Path) -> None:
+def test_one_token_at_a_time_a_second_holder_waits(
+    offers_admin: OffersAdmin, tmp_path: Path
+) -> None:
     offers_admin.settings(token_lifetime_s=1.0)
     url = f"{offers_admin.url}/api/v1/auth"
     first = requests.post(url, headers={HEADER: REFRESH_TOKEN}, timeout=5)
     assert first.status_code == 201
     assert requests.post(url, headers={HEADER: REFRESH_TOKEN}, timeout=5).status_code == 400
     assert requests.post(url, headers={HEADER: "not-the-token"}, timeout=5).status_code == 401
-    other = RefreshTokenAuth(url, REFRESH_TOKEN, http_session(), lifetime_s=1.0)  # no cache: must wait
+    other = RefreshTokenAuth(
+        url, REFRESH_TOKEN, http_session(), lifetime_s=1.0
+    )  # no cache: must wait
     token = other.access_token()
     assert token != first.json()["access_token"]
     assert offers_admin.stats()["tokens_refused"] >= 2
@@ -168,15 +203,26 @@ def test_refresh_token_never_in_logs(
     assert "product failed" in second.stderr
     wrong = subprocess.run(
         [sys.executable, "-m", "pipelines.offers"],
-        env={**env, "OFFERS_REFRESH_TOKEN": "wrong-refresh-token-42", "DLT_DATA_DIR": str(tmp_path / "other")},
-        capture_output=True, text=True, timeout=120, check=False,
+        env={
+            **env,
+            "OFFERS_REFRESH_TOKEN": "wrong-refresh-token-42",
+            "DLT_DATA_DIR": str(tmp_path / "other"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert wrong.returncode == 1
     assert "rejected the refresh token" in wrong.stderr
     info = run_meltano("invoke", "dlt:offers-info", env=env)
     assert "last_run" in info.stdout + info.stderr
-    for output in (first.stdout + first.stderr, second.stdout + second.stderr, wrong.stdout + wrong.stderr,
-                   info.stdout + info.stderr):
+    for output in (
+        first.stdout + first.stderr,
+        second.stdout + second.stderr,
+        wrong.stdout + wrong.stderr,
+        info.stdout + info.stderr,
+    ):
         assert REFRESH_TOKEN not in output
         assert "wrong-refresh-token-42" not in output
     cache = tmp_path / "dlt" / "offers" / "access-token.json"
