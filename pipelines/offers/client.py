@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from dlt.sources.helpers.requests import Client
 
 from pipelines.offers.auth import RefreshTokenAuth
 
@@ -39,14 +40,14 @@ class Offer:
 
 
 class OffersClient:
-    def __init__(self, base_url: str, session: requests.Session, auth: RefreshTokenAuth) -> None:
+    def __init__(self, base_url: str, http: Client, auth: RefreshTokenAuth) -> None:
         self.base_url = base_url.rstrip("/")
-        self.session = session
+        self.http = http  # its .session is per thread
         self.auth = auth
 
     def register(self, product_id: str, name: str, description: str | None) -> bool:
         """True when the service has the product now (new, or refused as already registered)."""
-        response = self.session.post(
+        response = self.http.session.post(
             f"{self.base_url}/api/v1/products/register",
             json={"id": product_id, "name": name, "description": description},
             auth=self.auth,
@@ -56,11 +57,14 @@ class OffersClient:
         if response.status_code == 400:
             # "registering twice is refused" without saying how: a product whose offers the
             # service serves is registered.
-            return self.session.get(self._offers_url(product_id), auth=self.auth).status_code == 200
+            return (
+                self.http.session.get(self._offers_url(product_id), auth=self.auth).status_code
+                == 200
+            )
         raise ProductFailed(f"register failed: HTTP {response.status_code} {response.text[:200]}")
 
     def offers(self, product_id: str) -> list[Offer]:
-        response = self.session.get(self._offers_url(product_id), auth=self.auth)
+        response = self.http.session.get(self._offers_url(product_id), auth=self.auth)
         if response.status_code == 404:
             raise ProductFailed("unknown to the offers service (404)")
         if response.status_code != 200:
@@ -72,6 +76,13 @@ class OffersClient:
             offer.id: offer for offer in map(Offer.parse, payload)
         }  # a repeated id: the last wins
         return list(unique.values())
+
+    def try_offers(self, product: Any) -> list[Offer] | Exception:
+        """offers(product.id), with the failure returned rather than raised (for a thread pool)."""
+        try:
+            return self.offers(product.id)
+        except (ProductFailed, requests.RequestException) as exc:
+            return exc
 
     def _offers_url(self, product_id: str) -> str:
         return f"{self.base_url}/api/v1/products/{product_id}/offers"

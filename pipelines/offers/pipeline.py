@@ -36,11 +36,13 @@ log = logging.getLogger("pipelines.offers")
 
 @with_config(sections=("sources", PIPELINE_NAME))
 def settings_from_config(
+    *,
     service_url: str = dlt.config.value,
     refresh_token: str = dlt.secrets.value,
     database_url: str = dlt.secrets.value,
     token_lifetime_s: float = DEFAULT_TOKEN_LIFETIME_S,
     refresh_margin_s: float = DEFAULT_REFRESH_MARGIN_S,
+    workers: int = 4,
 ) -> SyncSettings:
     return SyncSettings(
         service_url=service_url,
@@ -48,6 +50,7 @@ def settings_from_config(
         database_url=database_url,
         token_lifetime_s=token_lifetime_s,
         refresh_margin_s=refresh_margin_s,
+        workers=workers,
         token_cache=data_dir() / PIPELINE_NAME / "access-token.json",
     )
 

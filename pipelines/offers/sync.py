@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from dlt.sources.helpers.requests import Client
 
 from pipelines.offers import catalog
 from pipelines.offers.auth import RefreshTokenAuth
-from pipelines.offers.client import OffersClient, ProductFailed
+from pipelines.offers.client import Offer, OffersClient, ProductFailed
 from pipelines.offers.migrations import migrate
 from pipelines.offers.settings import DEFAULT_REFRESH_MARGIN_S, DEFAULT_TOKEN_LIFETIME_S
 
@@ -35,6 +36,7 @@ class SyncSettings:
     token_lifetime_s: float = DEFAULT_TOKEN_LIFETIME_S
     refresh_margin_s: float = DEFAULT_REFRESH_MARGIN_S
     token_cache: Path | None = None
+    workers: int = 4  # concurrent offers requests
 
 
 @dataclass
@@ -53,36 +55,46 @@ class ProductOutcome:
     finished_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
-def http_session() -> requests.Session:
-    """dlt's retrying session (5xx, 429, timeouts; [runtime] request_* settings), no raise."""
+def retrying_client() -> Client:
+    """dlt's retrying HTTP client (5xx, 429, timeouts; [runtime] request_* settings), no raise."""
     client = Client(raise_for_status=False)
     client.configure()
-    return client.session
+    return client
 
 
-def sync(
-    settings: SyncSettings, session: requests.Session | None = None
-) -> Iterator[ProductOutcome]:
-    """Yield one outcome per product touched; the database is migrated first."""
+def http_session() -> requests.Session:
+    return retrying_client().session
+
+
+def sync(settings: SyncSettings, http: Client | None = None) -> Iterator[ProductOutcome]:
+    """Yield one outcome per product touched; the database is migrated first.
+
+    Offers are fetched by `settings.workers` threads (one keep-alive session each) and reconciled
+    in this thread, in product order, as they arrive.
+    """
     register_secret(settings.refresh_token)
     migrate(settings.database_url)
-    session = session or http_session()
+    http = http or retrying_client()
     auth = RefreshTokenAuth(
         settings.service_url.rstrip("/") + "/api/v1/auth",
         settings.refresh_token,
-        session,
+        http.session,
         lifetime_s=settings.token_lifetime_s,
         margin_s=settings.refresh_margin_s,
         cache_file=settings.token_cache,
     )
-    client = OffersClient(settings.service_url, session, auth)
+    client = OffersClient(settings.service_url, http, auth)
     with closing(psycopg2.connect(settings.database_url)) as conn:
         for product in catalog.unregistered(conn):
             outcome = _register(client, conn, product)
             if outcome.status == "failed":
                 yield outcome
-        for product in catalog.registered(conn):
-            yield _sync_product(client, conn, product)
+        with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as pool:
+            products = catalog.registered(conn)
+            for product, fetched in zip(
+                products, pool.map(client.try_offers, products), strict=True
+            ):
+                yield _reconcile(conn, product, fetched)
 
 
 def _register(
@@ -99,12 +111,13 @@ def _register(
     return ProductOutcome(product.id, "register", "ok")
 
 
-def _sync_product(
-    client: OffersClient, conn: psycopg2.extensions.connection, product: catalog.Product
+def _reconcile(
+    conn: psycopg2.extensions.connection, product: catalog.Product, fetched: list[Offer] | Exception
 ) -> ProductOutcome:
     try:
-        offers = client.offers(product.id)
-        result = catalog.reconcile(conn, product.id, offers)
+        if isinstance(fetched, Exception):
+            raise fetched
+        result = catalog.reconcile(conn, product.id, fetched)
     except (ProductFailed, requests.RequestException, psycopg2.Error) as exc:
         log.error("product failed %s", kv(product_id=product.id, step="offers", error=exc))
         return ProductOutcome(product.id, "offers", "failed", error=str(exc))
@@ -112,7 +125,7 @@ def _sync_product(
         "product synced %s",
         kv(
             product_id=product.id,
-            offers=len(offers),
+            offers=len(fetched),
             inserted=result.inserted,
             updated=result.updated,
             unchanged=result.unchanged,
@@ -123,7 +136,7 @@ def _sync_product(
         product.id,
         "offers",
         "ok",
-        len(offers),
+        len(fetched),
         result.inserted,
         result.updated,
         result.unchanged,

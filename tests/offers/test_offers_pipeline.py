@@ -142,7 +142,7 @@ def test_token_expiry_mid_run_is_survived(
     outcomes = run(sync_settings(token_lifetime_s=0.6), pipelines_dir_=tmp_path / "p")
     assert [o.status for o in outcomes] == ["ok"] * 5
     stats = offers_admin.stats()
-    assert stats["tokens_issued"] >= 3
+    assert stats["tokens_issued"] >= 2
     assert stats["tokens_refused"] == 0  # never asked for a token while one was valid
 
 
