@@ -59,6 +59,7 @@ def run(
     dataset_name: str | None = None,
     pipelines_dir_: Path | None = None,
     page_size: int | None = None,
+    page_stripes: int | None = None,
 ) -> LoadInfo:
     """One full sync; returns dlt's load info. Raises when the API fails after retries."""
     pipeline = build_pipeline(destination, credentials, dataset_name, pipelines_dir_)
@@ -67,6 +68,8 @@ def run(
         kwargs["base_url"] = base_url
     if page_size:
         kwargs["page_size"] = page_size
+    if page_stripes:
+        kwargs["page_stripes"] = page_stripes
     source = customers_source(**kwargs)
     file_format: Any = dlt.config.get("sources.customers.loader_file_format") or FILE_FORMATS.get(
         pipeline.destination.destination_name

@@ -134,9 +134,15 @@ def test_postgres_all_25_typed_rerun_idempotent_change_updated(
     assert rows["CUST007"] == expected({**SOURCE["CUST007"], **CHANGE})
 
 
+@pytest.mark.parametrize(("stripes", "requests_made"), [(1, 3 + 2), (4, 1 + 3 + 2)])
 def test_transient_5xx_is_retried_by_dlt(
-    customers_api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    customers_api: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stripes: int,
+    requests_made: int,
 ) -> None:
+    """Three pages of ten (plus, when striped, page 1 asked first for total_pages), 2 retries."""
     monkeypatch.setenv("RUNTIME__REQUEST_BACKOFF_FACTOR", "0.05")
     requests.put(
         f"{customers_api}/_sandbox/faults", json={"fail_next": 2, "status": 503}, timeout=5
@@ -148,10 +154,11 @@ def test_transient_5xx_is_retried_by_dlt(
         credentials=db,
         pipelines_dir_=tmp_path / "p",
         page_size=10,
+        page_stripes=stripes,
     )
-    assert len(duckdb_rows(db)) == 25
+    assert duckdb_rows(db) == {cid: expected(c) for cid, c in SOURCE.items()}
     stats = requests.get(f"{customers_api}/_sandbox/stats", timeout=5).json()
-    assert stats["requests"] == 3 + 2  # three pages of ten, plus the two failed attempts
+    assert stats["requests"] == requests_made
 
 
 def test_permanent_4xx_fails_the_run_without_loading(customers_api: str, tmp_path: Path) -> None:
