@@ -11,6 +11,7 @@ through everything and the merge makes the rerun idempotent (changed rows are up
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -109,31 +110,47 @@ def total_pages(base_url: str, limit: int) -> int:
 
 
 def concurrent_rows(resources: list[Any]) -> Iterator[dict[str, Any]]:
-    """Rows of several resources, each read by its own thread; bounded by a queue."""
+    """Rows of several resources, each read by its own thread; bounded by a queue.
+
+    A reader's exception is raised here; when the consumer stops early the readers stop too.
+    """
     rows: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_ROWS)
-    done = object()
+    stop, done = threading.Event(), object()
+
+    def put(item: Any) -> None:
+        while not stop.is_set():
+            try:
+                rows.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     def read(resource: Any) -> None:
         try:
             for item in resource:
-                rows.put(item)
+                if stop.is_set():
+                    return
+                put(item)
         except BaseException as exc:  # handed to the consumer, which raises it
-            rows.put(exc)
+            put(exc)
         finally:
-            rows.put(done)
+            put(done)
 
     with ThreadPoolExecutor(max_workers=len(resources)) as pool:
         for resource in resources:
             pool.submit(read, resource)
-        running = len(resources)
-        while running:
-            item = rows.get()
-            if item is done:
-                running -= 1
-            elif isinstance(item, BaseException):
-                raise item
-            else:
-                yield item
+        try:
+            running = len(resources)
+            while running:
+                item = rows.get()
+                if item is done:
+                    running -= 1
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    yield item
+        finally:
+            stop.set()
 
 
 @dlt.source(name="customers", max_table_nesting=0)
