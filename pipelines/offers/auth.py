@@ -96,9 +96,10 @@ class RefreshTokenAuth(AuthBase):
                 self._token, self._expires = None, 0.0
 
     def _fetch(self) -> str:
-        # Another holder's token blocks us until it expires: wait up to about one lifetime.
+        # Another holder's token blocks us until it expires (at most one lifetime). The waits
+        # are random (mean max_wait/2), so budget about two lifetimes to outlast it surely.
         max_wait = min(10.0, max(0.5, self.lifetime_s / 4))
-        attempts = int(self.lifetime_s / (max_wait / 2)) + 4
+        attempts = int(2 * self.lifetime_s / (max_wait / 2)) + 4
         token = policy(
             attempts=attempts,
             initial_wait=0.5,
