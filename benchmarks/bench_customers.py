@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -112,6 +113,7 @@ def main() -> int:
             landed = con.sql("SELECT count(*) FROM customer_data.customers").fetchall()[0][0]
     finally:
         processes.terminate(pid)
+        shutil.rmtree(work, ignore_errors=True)
 
     bare_rate = args.customers / statistics.median(seconds["bare"])
     print(f"customers: {args.customers}, pages of {PAGE_SIZE}, rows landed: {landed}")
