@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sandbox import mes, partner_feeds, tracos
 from sandbox.glassdome.app import init_db as init_glassdome
+from sandbox.offers.products import seed as seed_aggregator
 from sandbox.servers import SERVERS, Server
 from sandbox.settings import SandboxConfig
 
@@ -44,6 +45,7 @@ def seed(cfg: SandboxConfig, orders: int = 0, materials: int | None = None) -> N
     """Schema and hand-picked rows (idempotent); `orders` > 0 adds generated production orders."""
     mes.create_schema(cfg.postgres_url("mes"))
     init_glassdome(cfg.postgres_url("glassdome"))
+    seed_aggregator(cfg.postgres_url("aggregator"))
     if orders:
         mes.generate(cfg.postgres_url("mes"), orders, materials)
 

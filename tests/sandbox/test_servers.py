@@ -12,6 +12,7 @@ import pytest
 import sandbox
 from sandbox import mes, tracos
 from sandbox.settings import SandboxConfig
+from tests.conftest import sandbox_root
 
 
 def test_every_server_is_healthy(sandbox_cfg: SandboxConfig) -> None:
@@ -107,8 +108,8 @@ def test_inbound_folder_holds_ten_erp_files(sandbox_cfg: SandboxConfig) -> None:
     assert len(files) == 10
 
 
-def test_down_leaves_no_process_behind(tmp_path_factory: pytest.TempPathFactory) -> None:
-    cfg = SandboxConfig.ephemeral(tmp_path_factory.mktemp("throwaway"))
+def test_down_leaves_no_process_behind() -> None:
+    cfg = SandboxConfig.ephemeral(sandbox_root())
     sandbox.up(cfg)
     pids = [r.pid for r in sandbox.status(cfg)]
     assert all(pids)

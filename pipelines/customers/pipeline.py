@@ -1,0 +1,90 @@
+"""Run the customers pipeline: customer API -> `customers` (DuckDB, or Postgres by setting)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import dlt
+from connector_kit.logs import kv
+from dlt.common.pipeline import LoadInfo
+
+from pipelines.customers import customers_source
+from pipelines.customers.settings import DEFAULT_DATASET, FILE_FORMATS, PIPELINE_NAME, TABLE
+from pipelines.dlt_project import data_dir, pipelines_dir, postgres_credentials, use_project_dirs
+
+log = logging.getLogger("pipelines.customers")
+
+
+def destination_for(name: str, credentials: Any = None) -> Any:
+    """DuckDB lands in the project's `_pipelines/` folder; other destinations use dlt's config."""
+    if name == "duckdb":
+        path = (
+            credentials
+            or dlt.config.get("sources.customers.duckdb_path")
+            or data_dir() / f"{PIPELINE_NAME}.duckdb"
+        )
+        return dlt.destinations.duckdb(credentials=str(Path(path).resolve()))
+    if name == "postgres":
+        credentials = credentials or dlt.secrets.get("destination.postgres.credentials")
+        if isinstance(credentials, str):
+            return dlt.destinations.postgres(credentials=postgres_credentials(credentials))
+    return name
+
+
+def build_pipeline(
+    destination: str | None = None,
+    credentials: Any = None,
+    dataset_name: str | None = None,
+    pipelines_dir_: Path | None = None,
+) -> dlt.Pipeline:
+    use_project_dirs()
+    name = destination or dlt.config.get("sources.customers.destination") or "duckdb"
+    return dlt.pipeline(
+        pipeline_name=PIPELINE_NAME,
+        destination=destination_for(name, credentials),
+        dataset_name=dataset_name
+        or dlt.config.get("sources.customers.dataset_name")
+        or DEFAULT_DATASET,
+        pipelines_dir=str(pipelines_dir_ or pipelines_dir()),
+    )
+
+
+def run(
+    base_url: str | None = None,
+    *,
+    destination: str | None = None,
+    credentials: Any = None,
+    dataset_name: str | None = None,
+    pipelines_dir_: Path | None = None,
+    page_size: int | None = None,
+    page_stripes: int | None = None,
+) -> LoadInfo:
+    """One full sync; returns dlt's load info. Raises when the API fails after retries."""
+    pipeline = build_pipeline(destination, credentials, dataset_name, pipelines_dir_)
+    kwargs: dict[str, Any] = {}
+    if base_url:
+        kwargs["base_url"] = base_url
+    if page_size:
+        kwargs["page_size"] = page_size
+    if page_stripes:
+        kwargs["page_stripes"] = page_stripes
+    source = customers_source(**kwargs)
+    file_format: Any = dlt.config.get("sources.customers.loader_file_format") or FILE_FORMATS.get(
+        pipeline.destination.destination_name
+    )
+    log.info(
+        "sync start %s",
+        kv(
+            pipeline=PIPELINE_NAME,
+            destination=pipeline.destination.destination_name,
+            dataset=pipeline.dataset_name,
+            file_format=file_format or "default",
+        ),
+    )
+    info = pipeline.run(source, loader_file_format=file_format)
+    normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
+    rows = normalized.row_counts.get(TABLE, 0) if normalized else 0
+    log.info("sync end %s", kv(pipeline=PIPELINE_NAME, rows=rows, loads=len(info.loads_ids)))
+    return info

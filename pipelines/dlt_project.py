@@ -1,0 +1,41 @@
+"""Where the dlt pipelines keep config and working state: inside the project.
+
+`.dlt/config.toml` is read from the project root whatever the current directory, and the
+pipelines' working folders (state, load packages, DuckDB files) live under `_pipelines/`
+(git-ignored) unless DLT_DATA_DIR says otherwise, so `DLT_DATA_DIR=_pipelines dlt pipeline
+<name> info` shows their state.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("DLT_DATA_DIR") or PROJECT_ROOT / "_pipelines").resolve()
+
+
+def pipelines_dir() -> Path:
+    return data_dir() / "pipelines"
+
+
+def use_project_dirs() -> None:
+    """Point dlt at the project's `.dlt/` and `_pipelines/` unless the environment already does."""
+    os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))
+    os.environ.setdefault("DLT_DATA_DIR", str(data_dir()))
+
+
+def postgres_credentials(url: str) -> str:
+    """A Postgres URL dlt accepts: dlt insists on a password, trust/peer-auth servers need none.
+
+    The placeholder is only added when the URL has no password; the server ignores it.
+    """
+    parts = urlsplit(url)
+    if parts.username and parts.password is None:
+        host = parts.netloc.split("@", 1)[1]
+        parts = parts._replace(netloc=f"{parts.username}:unused@{host}")
+    return urlunsplit(parts)

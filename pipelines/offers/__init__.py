@@ -1,0 +1,1 @@
+"""Offers of the aggregator's products from the offers service (SYSTEMS.md section 5)."""
