@@ -1,9 +1,11 @@
 """Upserts into a TracOS collection: bulk_write(ordered=False) of guarded UpdateOne upserts.
 
-The guard lives in the update filter: `{key: k, $or: [{version: {$lt: new}}, {version:
-{$exists: false}}]}`. A newer record matches and updates; an older or equal one does not
-match, its upsert collides with the unique key index (E11000), and is counted as unchanged.
-So an old file never overwrites newer data and re-delivery changes nothing.
+The guard lives in the update filter: `{key: k, version: {$not: {$gte: new}}}` (stored
+version older than the record's, or missing). A newer record matches and updates; an
+older or equal one does not match, its upsert collides with the unique key index
+(E11000) and is counted as unchanged. So an old file never overwrites newer data and
+re-delivery changes nothing. (The equivalent `$or` of `$lt`/`$exists` made SecantusDB
+scan the collection per upsert; `$not` keeps it on the key index.)
 """
 
 from __future__ import annotations
@@ -82,17 +84,14 @@ class UpsertSink(BatchSink):
                 self._reject(record, f"missing {self.key} or {self.version}")
                 continue
             kept = newest.get(doc[self.key])
+            if kept is not None:
+                self.totals["unchanged"] += 1  # two copies in one batch: only the newer is written
             if kept is None or kept[self.version] < doc[self.version]:
                 newest[doc[self.key]] = doc
-            else:
-                self.totals["unchanged"] += 1  # an older copy in the same batch
         docs = list(newest.values())
         ops = [
             UpdateOne(
-                {
-                    self.key: doc[self.key],
-                    "$or": [{self.version: {"$lt": doc[self.version]}}, {self.version: {"$exists": False}}],
-                },
+                {self.key: doc[self.key], self.version: {"$not": {"$gte": doc[self.version]}}},
                 {"$set": {**doc, self.unsynced_flag: False}},
                 upsert=True,
             )
