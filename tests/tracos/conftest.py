@@ -29,12 +29,16 @@ def load_fixture(name: str) -> Any:
 
 
 def as_bson(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: dt.datetime.fromisoformat(v) if k in DATE_FIELDS and v else v for k, v in doc.items()}
+    return {
+        k: dt.datetime.fromisoformat(v) if k in DATE_FIELDS and v else v for k, v in doc.items()
+    }
 
 
 def as_json(doc: dict[str, Any]) -> dict[str, Any]:
     return {
-        k: v.astimezone(dt.UTC).isoformat(timespec="milliseconds") if isinstance(v, dt.datetime) else v
+        k: v.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+        if isinstance(v, dt.datetime)
+        else v
         for k, v in doc.items()
     }
 
@@ -61,8 +65,18 @@ class Flow:
     def meltano_unprivileged(self, *args: str) -> subprocess.CompletedProcess[str]:
         """As root, chmod 000 hides nothing; drop the capabilities that bypass file permissions."""
         return subprocess.run(
-            ["setpriv", "--bounding-set=-dac_override,-dac_read_search", str(VENV_BIN / "meltano"), *args],
-            cwd=PROJECT_ROOT, env=self.env, capture_output=True, text=True, timeout=180, check=False,
+            [
+                "setpriv",
+                "--bounding-set=-dac_override,-dac_read_search",
+                str(VENV_BIN / "meltano"),
+                *args,
+            ],
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
         )
 
     def seed_erp_files(self) -> None:
@@ -87,9 +101,18 @@ class Flow:
 
 def erp_order(number: int, **changes: Any) -> dict[str, Any]:
     doc = {
-        "orderNo": number, "isActive": False, "isCanceled": False, "isDeleted": False, "isDone": False,
-        "isOnHold": False, "isPending": True, "isSynced": False, "summary": f"ERP order {number}",
-        "creationDate": "2025-02-01T08:00:00Z", "lastUpdateDate": "2025-02-01T09:00:00-03:00", "deletedDate": None,
+        "orderNo": number,
+        "isActive": False,
+        "isCanceled": False,
+        "isDeleted": False,
+        "isDone": False,
+        "isOnHold": False,
+        "isPending": True,
+        "isSynced": False,
+        "summary": f"ERP order {number}",
+        "creationDate": "2025-02-01T08:00:00Z",
+        "lastUpdateDate": "2025-02-01T09:00:00-03:00",
+        "deletedDate": None,
     }
     return {**doc, **changes}
 
@@ -99,8 +122,15 @@ def make_flow(env: dict[str, str], root: Path, mongo_port: int) -> Flow:
     inbound.mkdir(parents=True)
     outbound.mkdir(parents=True)
     uri = f"mongodb://{HOST}:{mongo_port}/t_{uuid.uuid4().hex[:12]}"
-    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000)
-    flow_env = {**env, "MONGO_URI": uri, "DATA_INBOUND_DIR": str(inbound), "DATA_OUTBOUND_DIR": str(outbound)}
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        uri, tz_aware=True, serverSelectionTimeoutMS=5000
+    )
+    flow_env = {
+        **env,
+        "MONGO_URI": uri,
+        "DATA_INBOUND_DIR": str(inbound),
+        "DATA_OUTBOUND_DIR": str(outbound),
+    }
     return Flow(flow_env, root, inbound, outbound, root / "quarantine", uri, client)
 
 

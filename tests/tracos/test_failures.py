@@ -45,18 +45,25 @@ def test_mongo_unavailable_at_start(flow: Flow) -> None:
     state = flow.meltano("state", "list")
     assert state.returncode == 0, state.stderr
     assert "prod:" not in state.stdout  # no state saved for either job
-    assert sorted(p.name for p in flow.inbound.iterdir()) == before  # nothing read away or quarantined
+    assert (
+        sorted(p.name for p in flow.inbound.iterdir()) == before
+    )  # nothing read away or quarantined
     assert not flow.quarantine.exists()
     assert list(flow.outbound.iterdir()) == []
 
 
 def write_dump(folder: Path, first: int, count: int) -> dict[int, str]:
-    orders = [erp_order(n, lastUpdateDate=f"2025-02-{1 + n % 27:02d}T10:00:00Z") for n in range(first, first + count)]
+    orders = [
+        erp_order(n, lastUpdateDate=f"2025-02-{1 + n % 27:02d}T10:00:00Z")
+        for n in range(first, first + count)
+    ]
     (folder / f"dump-{first}.json").write_text(json.dumps(orders))
     return {o["orderNo"]: o["lastUpdateDate"] for o in orders}
 
 
-def test_mongo_restarted_mid_run(own_mongo: OwnMongo, meltano_env: dict[str, str], tmp_path: Path) -> None:
+def test_mongo_restarted_mid_run(
+    own_mongo: OwnMongo, meltano_env: dict[str, str], tmp_path: Path
+) -> None:
     flow = make_flow(meltano_env, tmp_path, own_mongo.cfg.port("mongo"))
     expected: dict[int, str] = {}
     for first in range(1, 3001, 500):
@@ -65,10 +72,18 @@ def test_mongo_restarted_mid_run(own_mongo: OwnMongo, meltano_env: dict[str, str
 
     run = subprocess.Popen(
         [str(VENV_BIN / "meltano"), "run", "tracos-inbound"],
-        cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 90
-    while flow.workorders.count_documents({}) == 0 and time.monotonic() < deadline and run.poll() is None:
+    while (
+        flow.workorders.count_documents({}) == 0
+        and time.monotonic() < deadline
+        and run.poll() is None
+    ):
         time.sleep(0.05)
     assert run.poll() is None, "the run ended before Mongo could be restarted"
     own_mongo.stop()
@@ -83,7 +98,10 @@ def test_mongo_restarted_mid_run(own_mongo: OwnMongo, meltano_env: dict[str, str
     assert rerun.returncode == 0, rerun.stderr[-3000:]
 
     flow.client = pymongo.MongoClient(flow.mongo_uri, tz_aware=True)
-    stored = {d["number"]: d["updatedAt"].isoformat().replace("+00:00", "Z") for d in flow.workorders.find()}
+    stored = {
+        d["number"]: d["updatedAt"].isoformat().replace("+00:00", "Z")
+        for d in flow.workorders.find()
+    }
     assert flow.workorders.count_documents({}) == len(expected)  # no duplicate
     assert stored == expected  # no loss
     flow.client.close()

@@ -28,12 +28,19 @@ def test_inbound_then_outbound_then_nothing_moves(flow: Flow) -> None:
     for expected in load_fixture("expected_tracos.json"):
         stored = as_json(docs[expected["number"]])
         assert {k: stored[k] for k in expected} == expected
-    assert all(doc["isSynced"] is True and isinstance(doc["syncedAt"], dt.datetime) for doc in docs.values())
+    assert all(
+        doc["isSynced"] is True and isinstance(doc["syncedAt"], dt.datetime)
+        for doc in docs.values()
+    )
     for field in ("createdAt", "updatedAt"):  # BSON dates in UTC, not text
         assert docs[102][field].utcoffset() == dt.timedelta(0)
-    assert docs[102]["createdAt"] == dt.datetime(2025, 1, 7, 8, 7, tzinfo=dt.UTC)  # file says 05:07-03:00
+    assert docs[102]["createdAt"] == dt.datetime(
+        2025, 1, 7, 8, 7, tzinfo=dt.UTC
+    )  # file says 05:07-03:00
 
-    expected_files = {p.name: json.loads(p.read_text()) for p in (FIXTURES / "expected_outbound").glob("*.json")}
+    expected_files = {
+        p.name: json.loads(p.read_text()) for p in (FIXTURES / "expected_outbound").glob("*.json")
+    }
     assert flow.outbound_files() == expected_files
     assert not (flow.outbound / ".written.jsonl").exists()  # acknowledged and consumed
     assert not list(flow.outbound.glob(".*.tmp"))
@@ -52,11 +59,15 @@ def test_edit_between_export_and_ack_is_exported_next_time(flow: Flow) -> None:
     flow.seed_tracos()
     _ok(flow.meltano("run", "tap-tracos", "tracos-to-erp", "target-client-json"))
     assert len(flow.outbound_files()) == 10
-    journal = [json.loads(line) for line in (flow.outbound / ".written.jsonl").read_text().splitlines()]
+    journal = [
+        json.loads(line) for line in (flow.outbound / ".written.jsonl").read_text().splitlines()
+    ]
     assert sorted(entry["key"] for entry in journal) == list(range(1, 11))
 
     edited_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    flow.workorders.update_one({"number": 3}, {"$set": {"title": "Edited during export", "updatedAt": edited_at}})
+    flow.workorders.update_one(
+        {"number": 3}, {"$set": {"title": "Edited during export", "updatedAt": edited_at}}
+    )
     ack = flow.meltano("run", "tracos-mark-synced:ack")
     _ok(ack)
     assert "exported=10 synced=9" in ack.stderr
@@ -65,7 +76,9 @@ def test_edit_between_export_and_ack_is_exported_next_time(flow: Flow) -> None:
     assert docs[3]["isSynced"] is False
     assert "syncedAt" not in docs[3]
     assert all(docs[n]["isSynced"] is True for n in docs if n != 3)
-    assert flow.outbound_files()["3.json"]["summary"] == "Work order 3"  # the file holds the old version
+    assert (
+        flow.outbound_files()["3.json"]["summary"] == "Work order 3"
+    )  # the file holds the old version
 
     _ok(flow.meltano("run", "tracos-outbound"))
     exported = flow.outbound_files()["3.json"]
@@ -83,25 +96,46 @@ def test_bad_inputs_are_quarantined_and_the_rest_loads(flow: Flow) -> None:
     unreadable = flow.write_erp("unreadable.json", json.dumps({"orderNo": 202}))
     unreadable.chmod(0)
     missing = json.loads((FIXTURES / "erp_inbound" / "101.json").read_text())
-    flow.write_erp("no-creation-date.json", {k: v for k, v in {**missing, "orderNo": 203}.items() if k != "creationDate"})
+    flow.write_erp(
+        "no-creation-date.json",
+        {k: v for k, v in {**missing, "orderNo": 203}.items() if k != "creationDate"},
+    )
     flow.write_erp("bad-date.json", {**missing, "orderNo": 204, "lastUpdateDate": "31/12/2024"})
-    flow.write_erp("impossible-flags.json", {**missing, "orderNo": 205, "isDone": True, "isCanceled": True,
-                                             "isPending": False})
+    flow.write_erp(
+        "impossible-flags.json",
+        {**missing, "orderNo": 205, "isDone": True, "isCanceled": True, "isPending": False},
+    )
     good = {**missing, "orderNo": 206}
     flow.write_erp("dump.json", [good, {**missing, "orderNo": 207, "isPending": "yes"}])
 
-    run = flow.meltano_unprivileged("run", "tracos-inbound") if os.geteuid() == 0 else flow.meltano("run", "tracos-inbound")
+    run = (
+        flow.meltano_unprivileged("run", "tracos-inbound")
+        if os.geteuid() == 0
+        else flow.meltano("run", "tracos-inbound")
+    )
     _ok(run)
 
     assert sorted(flow.documents()) == [*range(101, 111), 206]
-    reasons = {p.name.removesuffix(".reason"): p.read_text().splitlines()[0] for p in flow.quarantine.glob("*.reason")}
-    assert reasons.keys() == {"corrupt.json", "unreadable.json", "no-creation-date.json", "bad-date.json",
-                              "impossible-flags.json", "dump.1.json"}
+    reasons = {
+        p.name.removesuffix(".reason"): p.read_text().splitlines()[0]
+        for p in flow.quarantine.glob("*.reason")
+    }
+    assert reasons.keys() == {
+        "corrupt.json",
+        "unreadable.json",
+        "no-creation-date.json",
+        "bad-date.json",
+        "impossible-flags.json",
+        "dump.1.json",
+    }
     assert reasons["corrupt.json"].startswith("corrupt JSON")
     assert reasons["unreadable.json"] == "unreadable file: Permission denied"
     assert reasons["no-creation-date.json"] == "missing field creationDate"
     assert reasons["bad-date.json"] == "lastUpdateDate is not an ISO 8601 date: '31/12/2024'"
-    assert reasons["impossible-flags.json"] == "impossible status flags: isCanceled+isDone are all true"
+    assert (
+        reasons["impossible-flags.json"]
+        == "impossible status flags: isCanceled+isDone are all true"
+    )
     assert reasons["dump.1.json"] == "isPending is not a boolean: 'yes' (record 1 of dump.json)"
     for name in reasons:
         assert (flow.quarantine / name).exists()

@@ -22,9 +22,17 @@ FLAGS = ("isActive", "isCanceled", "isDone", "isOnHold", "isPending")
 
 def erp(raised: set[str] | frozenset[str], **changes: Any) -> dict[str, Any]:
     doc = {flag: flag in raised for flag in FLAGS}
-    return {"orderNo": 1, **doc, "isDeleted": False, "isSynced": True, "summary": "s",
-            "creationDate": "2025-01-01T00:00:00.000+00:00", "lastUpdateDate": "2025-01-02T00:00:00.000+00:00",
-            "deletedDate": None, **changes}
+    return {
+        "orderNo": 1,
+        **doc,
+        "isDeleted": False,
+        "isSynced": True,
+        "summary": "s",
+        "creationDate": "2025-01-01T00:00:00.000+00:00",
+        "lastUpdateDate": "2025-01-02T00:00:00.000+00:00",
+        "deletedDate": None,
+        **changes,
+    }
 
 
 @pytest.mark.parametrize(
@@ -56,14 +64,26 @@ def test_erp_flags_to_tracos_status(raised: set[str], status: str) -> None:
     ],
 )
 def test_tracos_status_to_erp_flags(status: str, raised: set[str]) -> None:
-    doc = tracos_to_erp({"number": 1, "status": status, "createdAt": "2025-01-01T00:00:00Z",
-                         "updatedAt": "2025-01-01T00:00:00Z"})
+    doc = tracos_to_erp(
+        {
+            "number": 1,
+            "status": status,
+            "createdAt": "2025-01-01T00:00:00Z",
+            "updatedAt": "2025-01-01T00:00:00Z",
+        }
+    )
     assert {flag for flag in FLAGS if doc[flag]} == raised
 
 
 def test_the_tables_cover_every_tracos_status_both_ways() -> None:
     table = status_table()
-    assert set(table["tracos_to_erp"]) == {"pending", "in_progress", "completed", "on_hold", "cancelled"}
+    assert set(table["tracos_to_erp"]) == {
+        "pending",
+        "in_progress",
+        "completed",
+        "on_hold",
+        "cancelled",
+    }
     for status, raised in table["tracos_to_erp"].items():
         assert table["erp_to_tracos"][raised] == status
 
@@ -73,7 +93,10 @@ def test_the_tables_cover_every_tracos_status_both_ways() -> None:
     [
         (set(), "no TracOS status for ERP status flags none"),
         ({"isDone", "isCanceled"}, "no TracOS status for ERP status flags isCanceled+isDone"),
-        ({"isPending", "isOnHold", "isActive"}, "no TracOS status for ERP status flags isActive+isOnHold+isPending"),
+        (
+            {"isPending", "isOnHold", "isActive"},
+            "no TracOS status for ERP status flags isActive+isOnHold+isPending",
+        ),
     ],
 )
 def test_unknown_flag_combinations_are_refused(raised: set[str], reason: str) -> None:
@@ -110,7 +133,9 @@ def test_deleted_maps_to_deleted_and_deleted_at() -> None:
 
 # Property-based round trips --------------------------------------------------------------
 
-offsets = st.integers(min_value=-12 * 60, max_value=14 * 60).map(lambda m: dt.timezone(dt.timedelta(minutes=m)))
+offsets = st.integers(min_value=-12 * 60, max_value=14 * 60).map(
+    lambda m: dt.timezone(dt.timedelta(minutes=m))
+)
 instants = st.datetimes(
     min_value=dt.datetime(1971, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=st.just(dt.UTC)
 )
@@ -131,7 +156,9 @@ canonical_flags = st.sampled_from(list(status_table()["tracos_to_erp"].values())
 
 
 @st.composite
-def erp_documents(draw: st.DrawFn, flags: st.SearchStrategy[frozenset[str]] = canonical_flags) -> dict[str, Any]:
+def erp_documents(
+    draw: st.DrawFn, flags: st.SearchStrategy[frozenset[str]] = canonical_flags
+) -> dict[str, Any]:
     raised = draw(flags)
     deleted = draw(st.booleans())
     return {
@@ -148,8 +175,12 @@ def erp_documents(draw: st.DrawFn, flags: st.SearchStrategy[frozenset[str]] = ca
 
 def normalised(doc: dict[str, Any]) -> dict[str, Any]:
     """The documented normalisation: UTC millisecond dates, isSynced true."""
-    dates = {k: format_datetime(parse_datetime(doc[k], k)) for k in ("creationDate", "lastUpdateDate")}
-    deleted = doc["deletedDate"] and format_datetime(parse_datetime(doc["deletedDate"], "deletedDate"))
+    dates = {
+        k: format_datetime(parse_datetime(doc[k], k)) for k in ("creationDate", "lastUpdateDate")
+    }
+    deleted = doc["deletedDate"] and format_datetime(
+        parse_datetime(doc["deletedDate"], "deletedDate")
+    )
     return {**doc, **dates, "deletedDate": deleted, "isSynced": True}
 
 
@@ -173,7 +204,10 @@ def test_tracos_dates_are_utc_milliseconds(doc: dict[str, Any]) -> None:
         parsed = dt.datetime.fromisoformat(tracos[field])
         assert parsed.utcoffset() == dt.timedelta(0)
         assert parsed.microsecond % 1000 == 0
-        assert parsed == parse_datetime(doc[field.replace("createdAt", "creationDate").replace("updatedAt", "lastUpdateDate")], field)
+        assert parsed == parse_datetime(
+            doc[field.replace("createdAt", "creationDate").replace("updatedAt", "lastUpdateDate")],
+            field,
+        )
 
 
 @given(erp_documents())

@@ -1,4 +1,4 @@
-"""A MongoDB connection whose calls run under the project's retry policy (needs the `mongo` extra)."""
+"""A MongoDB connection whose calls run under the retry policy (needs the `mongo` extra)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from connector_kit import logs, retry
 
 T = TypeVar("T")
 log = logging.getLogger("connector_kit.mongo")
-# ServerSelectionTimeoutError, AutoReconnect, NetworkTimeout and NotPrimaryError are all ConnectionFailure.
+# ServerSelectionTimeoutError, AutoReconnect, NetworkTimeout, NotPrimaryError: ConnectionFailure.
 TRANSIENT: tuple[type[BaseException], ...] = (ConnectionFailure,)
 
 
@@ -48,7 +48,7 @@ class Mongo:
         self.logger = logger or log
 
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run fn with backoff on connection faults; after the last attempt raise MongoUnavailableError."""
+        """Run fn with backoff on connection faults; then raise MongoUnavailableError."""
         policy = retry.policy(
             attempts=self.attempts,
             initial_wait=0.5,
@@ -60,9 +60,13 @@ class Mongo:
         try:
             return policy(fn, *args, **kwargs)
         except TRANSIENT as error:
-            raise MongoUnavailableError(f"{what} failed after {self.attempts} attempts: {describe(error)}") from error
+            raise MongoUnavailableError(
+                f"{what} failed after {self.attempts} attempts: {describe(error)}"
+            ) from error
         except OperationFailure as error:
-            raise MongoUnavailableError(f"{what} refused by the server: {describe(error)}") from error
+            raise MongoUnavailableError(
+                f"{what} refused by the server: {describe(error)}"
+            ) from error
 
     def ping(self) -> None:
         self.call("ping", self.database.command, "ping")

@@ -16,7 +16,10 @@ class ErpToTracosMapper(WorkOrderMapper):
     target_stream = work_orders.TRACOS_STREAM
     target_key = "number"
     target_bookmark = "updatedAt"
-    translate = staticmethod(work_orders.erp_to_tracos)
+
+    @override
+    def translate(self, record: dict[str, Any]) -> dict[str, Any]:
+        return work_orders.erp_to_tracos(record)
 
     @override
     def target_schema(self) -> dict[str, Any]:

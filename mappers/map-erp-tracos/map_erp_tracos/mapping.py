@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -13,7 +13,13 @@ from connector_kit.deadletter import DeadLetters
 from connector_kit.logs import kv
 from singer_sdk import InlineMapper
 from singer_sdk import typing as th
-from singer_sdk.singerlib import ActivateVersionMessage, Message, RecordMessage, SchemaMessage, StateMessage
+from singer_sdk.singerlib import (
+    ActivateVersionMessage,
+    Message,
+    RecordMessage,
+    SchemaMessage,
+    StateMessage,
+)
 from typing_extensions import override
 
 from map_erp_tracos.work_orders import UntranslatableError
@@ -28,21 +34,25 @@ class WorkOrderMapper(InlineMapper):
     target_stream: ClassVar[str]
     target_key: ClassVar[str]
     target_bookmark: ClassVar[str]
-    translate: ClassVar[Callable[[dict[str, Any]], dict[str, Any]]]
 
     config_jsonschema = th.PropertiesList(
         th.Property(
             "dead_letter_dir",
             th.StringType,
             title="Dead-letter folder",
-            description="Where untranslatable records go (JSONL with the reason). Default: $DEAD_LETTER_DIR or ./output/dead-letter.",
+            description="Where untranslatable records go (JSONL with the reason). "
+            "Default: $DEAD_LETTER_DIR or ./output/dead-letter.",
         ),
     ).to_dict()
 
     @override
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        folder = self.config.get("dead_letter_dir") or os.environ.get("DEAD_LETTER_DIR") or "output/dead-letter"
+        folder = (
+            self.config.get("dead_letter_dir")
+            or os.environ.get("DEAD_LETTER_DIR")
+            or "output/dead-letter"
+        )
         self.dead_letters = DeadLetters(Path(folder) / f"{self.name}.jsonl")
         self.translated = 0
 
@@ -50,6 +60,9 @@ class WorkOrderMapper(InlineMapper):
         return self.target_stream if stream == self.source_stream else stream
 
     def target_schema(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def translate(self, record: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
     @override
@@ -71,10 +84,13 @@ class WorkOrderMapper(InlineMapper):
             return
         record = message_dict["record"]
         try:
-            translated = type(self).translate(record)
+            translated = self.translate(record)
         except UntranslatableError as error:
             self.dead_letters.add(record, str(error), stream=self.source_stream, mapper=self.name)
-            log.error("record rejected %s", kv(mapper=self.name, reason=error, dead_letters=self.dead_letters.path))
+            log.error(
+                "record rejected %s",
+                kv(mapper=self.name, reason=error, dead_letters=self.dead_letters.path),
+            )
             return
         self.translated += 1
         extracted = message_dict.get("time_extracted")
@@ -91,4 +107,6 @@ class WorkOrderMapper(InlineMapper):
 
     @override
     def map_activate_version_message(self, message_dict: dict) -> Iterable[Message]:
-        yield ActivateVersionMessage(stream=self._rename(message_dict["stream"]), version=message_dict["version"])
+        yield ActivateVersionMessage(
+            stream=self._rename(message_dict["stream"]), version=message_dict["version"]
+        )

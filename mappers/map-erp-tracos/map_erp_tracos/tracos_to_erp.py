@@ -16,7 +16,10 @@ class TracosToErpMapper(WorkOrderMapper):
     target_stream = work_orders.ERP_STREAM
     target_key = "orderNo"
     target_bookmark = "lastUpdateDate"
-    translate = staticmethod(work_orders.tracos_to_erp)
+
+    @override
+    def translate(self, record: dict[str, Any]) -> dict[str, Any]:
+        return work_orders.tracos_to_erp(record)
 
     @override
     def target_schema(self) -> dict[str, Any]:

@@ -125,7 +125,10 @@ TRACOS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "number": {"type": ["integer"]},
-        "status": {"type": ["string"], "enum": ["pending", "in_progress", "completed", "on_hold", "cancelled"]},
+        "status": {
+            "type": ["string"],
+            "enum": ["pending", "in_progress", "completed", "on_hold", "cancelled"],
+        },
         "title": {"type": ["string", "null"]},
         "description": {"type": ["string", "null"]},
         "createdAt": _DATE,
@@ -138,7 +141,9 @@ TRACOS_SCHEMA: dict[str, Any] = {
 
 
 def erp_schema() -> dict[str, Any]:
-    flags = {flag: {"type": ["boolean"]} for flag in (*status_table()["flags"], "isDeleted", "isSynced")}
+    flags = {
+        flag: {"type": ["boolean"]} for flag in (*status_table()["flags"], "isDeleted", "isSynced")
+    }
     return {
         "type": "object",
         "properties": {

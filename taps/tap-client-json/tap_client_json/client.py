@@ -59,7 +59,11 @@ class InboundFileStream(Stream):
         except OSError as error:
             self._quarantine_file(path, f"unreadable file: {error.strerror or error}")
             return None
-        new_mark = {"mtime_ns": stat.st_mtime_ns, "size": stat.st_size, "sha256": hashlib.sha256(data).hexdigest()}
+        new_mark = {
+            "mtime_ns": stat.st_mtime_ns,
+            "size": stat.st_size,
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
         if mark and mark.get("sha256") == new_mark["sha256"]:
             marks[name] = new_mark  # touched, same content
             return None
@@ -81,13 +85,18 @@ class InboundFileStream(Stream):
                 validate(doc)
             except InvalidWorkOrder as error:
                 target = self.quarantine.keep(path, index, doc, str(error))
-                self.logger.error("record quarantined %s", kv(file=name, index=index, reason=error, moved_to=target))
+                self.logger.error(
+                    "record quarantined %s",
+                    kv(file=name, index=index, reason=error, moved_to=target),
+                )
                 continue
             valid.append(doc)
         return self._mark_after(valid, marks, name, new_mark)
 
     @staticmethod
-    def _mark_after(docs: list[dict[str, Any]], marks: dict[str, Any], name: str, mark: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    def _mark_after(
+        docs: list[dict[str, Any]], marks: dict[str, Any], name: str, mark: dict[str, Any]
+    ) -> Iterable[dict[str, Any]]:
         """Yield the documents, then bookmark the file: the mark follows the last record out."""
         yield from docs
         marks[name] = mark

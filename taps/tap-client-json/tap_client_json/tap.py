@@ -26,7 +26,8 @@ class TapClientJson(Tap):
             "quarantine_dir",
             th.StringType,
             title="Quarantine folder",
-            description="Where bad files (and bad records of array files) go, each with a `.reason` file. "
+            description="Where bad files (and bad records of array files) go, each with a "
+            "`.reason` file. "
             "Default: `quarantine` next to the inbound folder.",
         ),
         th.Property(

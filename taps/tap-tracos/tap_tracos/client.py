@@ -34,11 +34,13 @@ class UnsyncedDocumentsStream(Stream):
 
     @cached_property
     def mongo(self) -> Mongo:
-        return self._tap.mongo  # type: ignore[attr-defined,no-any-return]
+        return self._tap.mongo  # type: ignore[attr-defined]
 
     def _page(self, after: Any, size: int) -> list[dict[str, Any]]:
         collection = self.mongo.database[self.config.get("collection") or self.collection_name]
-        query: dict[str, Any] = {self.config.get("synced_flag", "isSynced"): {"$ne": True}}  # false or missing
+        query: dict[str, Any] = {
+            self.config.get("synced_flag", "isSynced"): {"$ne": True}
+        }  # false or missing
         if after is not None:
             query[self.key] = {"$gt": after}
         cursor = collection.find(query, {"_id": False}).sort(self.key, 1).limit(size)

@@ -61,15 +61,21 @@ def journal_entries(path: Path) -> Iterator[dict[str, Any]]:
             try:
                 entry = json.loads(line)
             except ValueError:
-                log.warning("journal line skipped %s", kv(journal=path.name, reason="torn or corrupt line"))
+                log.warning(
+                    "journal line skipped %s", kv(journal=path.name, reason="torn or corrupt line")
+                )
                 continue
             if entry.get("key") is None or entry.get("version") is None:
-                log.warning("journal line skipped %s", kv(journal=path.name, reason="no key or version"))
+                log.warning(
+                    "journal line skipped %s", kv(journal=path.name, reason="no key or version")
+                )
                 continue
             yield entry
 
 
-def acknowledge(mongo: Mongo, collection: str, journal: Path, key: str, version: str, synced_flag: str) -> dict[str, int]:
+def acknowledge(
+    mongo: Mongo, *, collection: str, journal: Path, key: str, version: str, synced_flag: str
+) -> dict[str, int]:
     target = mongo.database[collection]
     now = dt.datetime.now(dt.UTC)
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
@@ -94,26 +100,49 @@ def acknowledge(mongo: Mongo, collection: str, journal: Path, key: str, version:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tracos-mark-synced", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="tracos-mark-synced", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("command", nargs="?", default="ack", choices=["ack"])
     parser.add_argument("--mongo-uri", default=_setting("mongo_uri", "MONGO_URI"))
     outbound = _setting("outbound_dir", "DATA_OUTBOUND_DIR")
-    default_journal = _setting("journal_path") or (str(Path(outbound) / ".written.jsonl") if outbound else None)
-    parser.add_argument("--journal", default=default_journal, help="default: $DATA_OUTBOUND_DIR/.written.jsonl")
+    default_journal = _setting("journal_path") or (
+        str(Path(outbound) / ".written.jsonl") if outbound else None
+    )
+    parser.add_argument(
+        "--journal", default=default_journal, help="default: $DATA_OUTBOUND_DIR/.written.jsonl"
+    )
     parser.add_argument("--collection", default=_setting("collection") or "workorders")
     parser.add_argument("--retry-attempts", type=int, default=int(_setting("retry_attempts") or 6))
-    parser.add_argument("--server-selection-timeout-ms", type=int,
-                        default=int(_setting("server_selection_timeout_ms") or 5000))
+    parser.add_argument(
+        "--server-selection-timeout-ms",
+        type=int,
+        default=int(_setting("server_selection_timeout_ms") or 5000),
+    )
     args = parser.parse_args(argv)
     logs.configure()
     if not args.mongo_uri or not args.journal:
-        log.error("configuration missing %s", kv(need="MONGO_URI and DATA_OUTBOUND_DIR (or --mongo-uri, --journal)"))
+        log.error(
+            "configuration missing %s",
+            kv(need="MONGO_URI and DATA_OUTBOUND_DIR (or --mongo-uri, --journal)"),
+        )
         return 2
-    mongo = Mongo(args.mongo_uri, attempts=args.retry_attempts,
-                  server_selection_timeout_ms=args.server_selection_timeout_ms, logger=log)
+    mongo = Mongo(
+        args.mongo_uri,
+        attempts=args.retry_attempts,
+        server_selection_timeout_ms=args.server_selection_timeout_ms,
+        logger=log,
+    )
     started = time.perf_counter()
     try:
-        totals = acknowledge(mongo, args.collection, Path(args.journal), "number", "updatedAt", "isSynced")
+        totals = acknowledge(
+            mongo,
+            collection=args.collection,
+            journal=Path(args.journal),
+            key="number",
+            version="updatedAt",
+            synced_flag="isSynced",
+        )
     except MongoUnavailableError as error:
         log.error("tracos unavailable, journal kept for the next run %s", kv(error=error))
         return 1
@@ -121,8 +150,11 @@ def main(argv: list[str] | None = None) -> int:
         mongo.close()
     log.info(
         "acknowledged %s",
-        kv(**totals, skipped_edited_or_already_synced=totals["exported"] - totals["synced"],
-           seconds=f"{time.perf_counter() - started:.2f}"),
+        kv(
+            **totals,
+            skipped_edited_or_already_synced=totals["exported"] - totals["synced"],
+            seconds=f"{time.perf_counter() - started:.2f}",
+        ),
     )
     return 0
 

@@ -15,16 +15,43 @@ from typing_extensions import override
 from tap_tracos.streams import WorkOrdersStream
 
 MONGO_SETTINGS = th.PropertiesList(
-    th.Property("mongo_uri", th.StringType, required=True, secret=True, title="MongoDB URI",
-                description="TracOS MongoDB connection string (seed: MONGO_URI); its path names the database."),
-    th.Property("database", th.StringType, default="tractian", title="Database",
-                description="Database when the URI names none."),
-    th.Property("server_selection_timeout_ms", th.IntegerType, default=5000, title="Server selection timeout (ms)",
-                description="How long one attempt waits for a reachable Mongo."),
-    th.Property("retry_attempts", th.IntegerType, default=6, title="Retry attempts",
-                description="Attempts per read (exponential backoff with jitter) before the run fails."),
-    th.Property("retry_max_wait_s", th.NumberType, default=10.0, title="Longest retry wait (s)",
-                description="Cap of the backoff between attempts."),
+    th.Property(
+        "mongo_uri",
+        th.StringType,
+        required=True,
+        secret=True,
+        title="MongoDB URI",
+        description="TracOS MongoDB connection string (seed: MONGO_URI); "
+        "its path names the database.",
+    ),
+    th.Property(
+        "database",
+        th.StringType,
+        default="tractian",
+        title="Database",
+        description="Database when the URI names none.",
+    ),
+    th.Property(
+        "server_selection_timeout_ms",
+        th.IntegerType,
+        default=5000,
+        title="Server selection timeout (ms)",
+        description="How long one attempt waits for a reachable Mongo.",
+    ),
+    th.Property(
+        "retry_attempts",
+        th.IntegerType,
+        default=6,
+        title="Retry attempts",
+        description="Attempts per read (exponential backoff with jitter) before the run fails.",
+    ),
+    th.Property(
+        "retry_max_wait_s",
+        th.NumberType,
+        default=10.0,
+        title="Longest retry wait (s)",
+        description="Cap of the backoff between attempts.",
+    ),
 )
 
 
@@ -46,12 +73,27 @@ class TapTracos(Tap):
 
     config_jsonschema = th.PropertiesList(
         *MONGO_SETTINGS,
-        th.Property("collection", th.StringType, default="workorders", title="Collection",
-                    description="The work-order collection."),
-        th.Property("synced_flag", th.StringType, default="isSynced", title="Synced flag",
-                    description="Documents where this is not true are streamed."),
-        th.Property("page_size", th.IntegerType, default=1000, title="Page size",
-                    description="Documents per query page (memory bound and retry unit)."),
+        th.Property(
+            "collection",
+            th.StringType,
+            default="workorders",
+            title="Collection",
+            description="The work-order collection.",
+        ),
+        th.Property(
+            "synced_flag",
+            th.StringType,
+            default="isSynced",
+            title="Synced flag",
+            description="Documents where this is not true are streamed.",
+        ),
+        th.Property(
+            "page_size",
+            th.IntegerType,
+            default=1000,
+            title="Page size",
+            description="Documents per query page (memory bound and retry unit).",
+        ),
     ).to_dict()
 
     @cached_property
@@ -64,7 +106,7 @@ class TapTracos(Tap):
 
     @classmethod
     @override
-    def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:
         try:
             super().invoke(*args, **kwargs)
         except MongoUnavailableError as error:

@@ -34,7 +34,9 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             return value.isoformat(timespec="milliseconds")
-        return value.isoformat(timespec="milliseconds" if value.microsecond % 1000 == 0 else "microseconds")
+        return value.isoformat(
+            timespec="milliseconds" if value.microsecond % 1000 == 0 else "microseconds"
+        )
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
@@ -47,7 +49,7 @@ def to_json(record: dict[str, Any]) -> str:
 
 
 def write_atomic(folder: Path, name: str, text: str) -> Path:
-    """Readers see the old file or the new one, never a part; the content is on disk before the rename."""
+    """Readers see the old file or the new one, never a part; data is on disk before the rename."""
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -17,7 +17,14 @@ from connector_kit.logs import kv
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
-from target_client_json.files import UnsafeKeyError, append_journal, file_name, fsync_folder, to_json, write_atomic
+from target_client_json.files import (
+    UnsafeKeyError,
+    append_journal,
+    file_name,
+    fsync_folder,
+    to_json,
+    write_atomic,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -26,17 +33,23 @@ if TYPE_CHECKING:
 
 
 class JsonFileSink(BatchSink):
-    def __init__(self, target: Target, stream_name: str, schema: dict, key_properties: Sequence[str] | None) -> None:
+    def __init__(
+        self, target: Target, stream_name: str, schema: dict, key_properties: Sequence[str] | None
+    ) -> None:
         super().__init__(target, stream_name, schema, key_properties)
         if not key_properties or len(key_properties) != 1:
-            msg = f"stream {stream_name} needs exactly one key property to name its files, got {key_properties}"
+            msg = f"stream {stream_name} needs one key property to name files, got {key_properties}"
             raise ValueError(msg)
         self.key = key_properties[0]
         self.version = self.config.get("version_property", "lastUpdateDate")
         self.folder = Path(self.config["outbound_dir"])
         self.folder.mkdir(parents=True, exist_ok=True)
         self.journal = Path(self.config.get("journal_path") or self.folder / ".written.jsonl")
-        folder = self.config.get("dead_letter_dir") or os.environ.get("DEAD_LETTER_DIR") or "output/dead-letter"
+        folder = (
+            self.config.get("dead_letter_dir")
+            or os.environ.get("DEAD_LETTER_DIR")
+            or "output/dead-letter"
+        )
         self.dead_letters = DeadLetters(Path(folder) / "target-client-json.jsonl")
         self.written = 0
         self.rejected = 0
@@ -76,6 +89,12 @@ class JsonFileSink(BatchSink):
     def clean_up(self) -> None:
         self.logger.info(
             "files written %s",
-            kv(stream=self.stream_name, folder=self.folder, written=self.written, rejected=self.rejected, journal=self.journal),
+            kv(
+                stream=self.stream_name,
+                folder=self.folder,
+                written=self.written,
+                rejected=self.rejected,
+                journal=self.journal,
+            ),
         )
         super().clean_up()

@@ -15,15 +15,38 @@ class TargetClientJson(Target):
     default_sink_class = JsonFileSink
 
     config_jsonschema = th.PropertiesList(
-        th.Property("outbound_dir", th.StringType, required=True, title="Outbound folder",
-                    description="Folder the client system picks files up from (seed: DATA_OUTBOUND_DIR)."),
-        th.Property("version_property", th.StringType, default="lastUpdateDate", title="Version property",
-                    description="Record field written to the journal as the exported version."),
-        th.Property("journal_path", th.StringType, title="Journal path",
-                    description="JSONL of the files written, for the acknowledgement step. "
-                    "Default: `.written.jsonl` in the outbound folder."),
-        th.Property("batch_size", th.IntegerType, default=500, title="Batch size",
-                    description="Files per folder fsync and journal append."),
-        th.Property("dead_letter_dir", th.StringType, title="Dead-letter folder",
-                    description="Where records whose key cannot name a file go. Default: $DEAD_LETTER_DIR."),
+        th.Property(
+            "outbound_dir",
+            th.StringType,
+            required=True,
+            title="Outbound folder",
+            description="Folder the client system picks files up from (seed: DATA_OUTBOUND_DIR).",
+        ),
+        th.Property(
+            "version_property",
+            th.StringType,
+            default="lastUpdateDate",
+            title="Version property",
+            description="Record field written to the journal as the exported version.",
+        ),
+        th.Property(
+            "journal_path",
+            th.StringType,
+            title="Journal path",
+            description="JSONL of the files written, for the acknowledgement step. "
+            "Default: `.written.jsonl` in the outbound folder.",
+        ),
+        th.Property(
+            "batch_size",
+            th.IntegerType,
+            default=500,
+            title="Batch size",
+            description="Files per folder fsync and journal append.",
+        ),
+        th.Property(
+            "dead_letter_dir",
+            th.StringType,
+            title="Dead-letter folder",
+            description="Where records whose key cannot name a file go. Default: $DEAD_LETTER_DIR.",
+        ),
     ).to_dict()

@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from connector_kit.deadletter import DeadLetters
 from connector_kit.logs import kv
+from connector_kit.mongo import Mongo, MongoUnavailableError
 from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import BulkWriteError
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
-
-from connector_kit.mongo import Mongo, MongoUnavailableError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -49,10 +48,14 @@ def bson_value(value: Any) -> Any:
 class UpsertSink(BatchSink):
     """One stream into the collection of the same name (or as `collections` maps it)."""
 
-    def __init__(self, target: Target, stream_name: str, schema: dict, key_properties: Sequence[str] | None) -> None:
+    def __init__(
+        self, target: Target, stream_name: str, schema: dict, key_properties: Sequence[str] | None
+    ) -> None:
         super().__init__(target, stream_name, schema, key_properties)
         if not key_properties or len(key_properties) != 1:
-            raise MongoUnavailableError(f"stream {stream_name} needs exactly one key property, got {key_properties}")
+            raise MongoUnavailableError(
+                f"stream {stream_name} needs exactly one key property, got {key_properties}"
+            )
         self.key = key_properties[0]
         self.version = self.config.get("version_field", "updatedAt")
         self.unsynced_flag = self.config.get("unsynced_flag", "isSynced")
@@ -60,9 +63,14 @@ class UpsertSink(BatchSink):
         name = (self.config.get("collections") or {}).get(stream_name, stream_name)
         self.collection = self.tracos.database[name]
         self.tracos.call(
-            "ensure unique index", lambda: self.collection.create_index([(self.key, ASCENDING)], unique=True)
+            "ensure unique index",
+            lambda: self.collection.create_index([(self.key, ASCENDING)], unique=True),
         )
-        folder = self.config.get("dead_letter_dir") or os.environ.get("DEAD_LETTER_DIR") or "output/dead-letter"
+        folder = (
+            self.config.get("dead_letter_dir")
+            or os.environ.get("DEAD_LETTER_DIR")
+            or "output/dead-letter"
+        )
         self.dead_letters = DeadLetters(Path(folder) / "target-tracos.jsonl")
         self.totals = {"sent": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
 
@@ -74,9 +82,14 @@ class UpsertSink(BatchSink):
     def _reject(self, record: dict[str, Any], reason: str) -> None:
         self.dead_letters.add(record, reason, stream=self.stream_name)
         self.totals["rejected"] += 1
-        self.logger.error("record rejected %s", kv(stream=self.stream_name, key=record.get(self.key), reason=reason))
+        self.logger.error(
+            "record rejected %s",
+            kv(stream=self.stream_name, key=record.get(self.key), reason=reason),
+        )
 
-    def _operations(self, records: list[dict[str, Any]]) -> tuple[list[UpdateOne], list[dict[str, Any]]]:
+    def _operations(
+        self, records: list[dict[str, Any]]
+    ) -> tuple[list[UpdateOne], list[dict[str, Any]]]:
         newest: dict[Any, dict[str, Any]] = {}
         for record in records:
             doc = bson_value(record)
@@ -101,11 +114,13 @@ class UpsertSink(BatchSink):
 
     def _write(self, ops: list[UpdateOne]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         try:
-            return self.collection.bulk_write(ops, ordered=False).bulk_api_result, []
+            return dict(self.collection.bulk_write(ops, ordered=False).bulk_api_result), []
         except BulkWriteError as error:
             if error.details.get("writeConcernErrors"):
-                raise MongoUnavailableError(f"write concern failed: {error.details['writeConcernErrors'][0]}") from error
-            return error.details, error.details.get("writeErrors", [])
+                raise MongoUnavailableError(
+                    f"write concern failed: {error.details['writeConcernErrors'][0]}"
+                ) from error
+            return dict(error.details), list(error.details.get("writeErrors", []))
 
     @override
     def process_batch(self, context: dict) -> None:
@@ -122,9 +137,14 @@ class UpsertSink(BatchSink):
             if failure.get("code") == DUPLICATE_KEY:
                 self.totals["unchanged"] += 1  # stored copy is as new or newer
             else:
-                self._reject(docs[failure["index"]], str(failure.get("errmsg", failure.get("code"))))
+                self._reject(
+                    docs[failure["index"]], str(failure.get("errmsg", failure.get("code")))
+                )
 
     @override
     def clean_up(self) -> None:
-        self.logger.info("upsert summary %s", kv(stream=self.stream_name, collection=self.collection.name, **self.totals))
+        self.logger.info(
+            "upsert summary %s",
+            kv(stream=self.stream_name, collection=self.collection.name, **self.totals),
+        )
         super().clean_up()
