@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 class WorkOrderMapper(InlineMapper):
     """Translates one work-order stream into another; untranslatable records become dead letters."""
 
+    package_name = "map-erp-tracos"  # both executables ship in one package
     source_stream: ClassVar[str]
     target_stream: ClassVar[str]
     target_key: ClassVar[str]
