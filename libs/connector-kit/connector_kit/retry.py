@@ -79,8 +79,12 @@ def policy(
     retry_on: tuple[type[BaseException], ...] = TRANSIENT_EXCEPTIONS,
     on_retry: Callable[[tenacity.RetryCallState], None] | None = None,
     logger: logging.Logger | None = None,
+    describe: Callable[[BaseException], str] | None = None,
 ) -> tenacity.Retrying:
-    """Build a tenacity Retrying: use as `policy()(fn, *args)` or `for attempt in policy(): ...`."""
+    """Build a tenacity Retrying: use as `policy()(fn, *args)` or `for attempt in policy(): ...`.
+
+    `describe` renders the error for the one-line retry log (default: str(error)).
+    """
     logger = logger or log
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -88,7 +92,12 @@ def policy(
         wait = state.next_action.sleep if state.next_action else 0.0
         logger.warning(
             "retry %s",
-            kv(attempt=state.attempt_number, of=attempts, wait_s=f"{wait:.2f}", error=error),
+            kv(
+                attempt=state.attempt_number,
+                of=attempts,
+                wait_s=f"{wait:.2f}",
+                error=describe(error) if describe and error else error,
+            ),
         )
         if on_retry:
             on_retry(state)

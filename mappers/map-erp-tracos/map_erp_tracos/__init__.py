@@ -1,0 +1,1 @@
+"""Translation between the client ERP work-order format and TracOS work orders."""

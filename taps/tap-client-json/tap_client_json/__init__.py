@@ -1,0 +1,1 @@
+"""tap-client-json: the client ERP's work-order files as a Singer stream."""

@@ -1,0 +1,83 @@
+"""Durable files: atomic replace (temp file, fsync, rename, fsync of the folder) and the journal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+# A file name comes from the key alone: digits, or a short plain token. Nothing from the data
+# can add a separator, `..`, or a leading dot.
+_SAFE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+class UnsafeKeyError(ValueError):
+    pass
+
+
+def file_name(key: Any) -> str:
+    if isinstance(key, bool):
+        raise UnsafeKeyError(f"key is a boolean: {key!r}")
+    if isinstance(key, int | decimal.Decimal) and key == int(key) and key >= 0:
+        return f"{int(key)}.json"
+    if isinstance(key, str) and _SAFE_KEY.fullmatch(key):
+        return f"{key}.json"
+    raise UnsafeKeyError(f"key cannot name a file: {key!r}")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            return value.isoformat(timespec="milliseconds")
+        return value.isoformat(
+            timespec="milliseconds" if value.microsecond % 1000 == 0 else "microseconds"
+        )
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def to_json(record: dict[str, Any]) -> str:
+    return json.dumps(record, indent=2, ensure_ascii=False, default=_json_default) + "\n"
+
+
+def write_atomic(folder: Path, name: str, text: str) -> Path:
+    """Readers see the old file or the new one, never a part; data is on disk before the rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, folder / name)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return folder / name
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make the renames themselves durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def append_journal(path: Path, entries: list[dict[str, Any]]) -> None:
+    """One JSON line per written file, fsynced: the acknowledgement reads it after the run."""
+    if not entries:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(entry, default=_json_default) + "\n" for entry in entries)
+        fh.flush()
+        os.fsync(fh.fileno())

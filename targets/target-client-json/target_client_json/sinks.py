@@ -1,0 +1,100 @@
+"""One JSON file per record, named from the record's key; then a journal line per file.
+
+The journal line (`{"stream", "file", "key", "version", "written_at"}`) is written after
+the file is durable and before the batch's state is released. The acknowledgement step
+(`tracos-mark-synced`) consumes it: delivery is at least once, never lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from connector_kit.deadletter import DeadLetters
+from connector_kit.logs import kv
+from singer_sdk.sinks import BatchSink
+from typing_extensions import override
+
+from target_client_json.files import (
+    UnsafeKeyError,
+    append_journal,
+    file_name,
+    fsync_folder,
+    to_json,
+    write_atomic,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from singer_sdk.target_base import Target
+
+
+class JsonFileSink(BatchSink):
+    def __init__(
+        self, target: Target, stream_name: str, schema: dict, key_properties: Sequence[str] | None
+    ) -> None:
+        super().__init__(target, stream_name, schema, key_properties)
+        if not key_properties or len(key_properties) != 1:
+            msg = f"stream {stream_name} needs one key property to name files, got {key_properties}"
+            raise ValueError(msg)
+        self.key = key_properties[0]
+        self.version = self.config.get("version_property", "lastUpdateDate")
+        self.folder = Path(self.config["outbound_dir"])
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.journal = Path(self.config.get("journal_path") or self.folder / ".written.jsonl")
+        folder = (
+            self.config.get("dead_letter_dir")
+            or os.environ.get("DEAD_LETTER_DIR")
+            or "output/dead-letter"
+        )
+        self.dead_letters = DeadLetters(Path(folder) / "target-client-json.jsonl")
+        self.written = 0
+        self.rejected = 0
+
+    @property
+    @override
+    def max_size(self) -> int:
+        return int(self.config.get("batch_size", 500))
+
+    @override
+    def process_batch(self, context: dict) -> None:
+        latest: dict[str, dict[str, Any]] = {}
+        for record in context["records"]:
+            try:
+                latest[file_name(record.get(self.key))] = record
+            except UnsafeKeyError as error:
+                self.rejected += 1
+                self.dead_letters.add(record, str(error), stream=self.stream_name)
+                self.logger.error("record rejected %s", kv(stream=self.stream_name, reason=error))
+        entries = []
+        for name, record in latest.items():
+            write_atomic(self.folder, name, to_json(record))
+            entries.append(
+                {
+                    "stream": self.stream_name,
+                    "file": name,
+                    "key": record[self.key],
+                    "version": record.get(self.version),
+                    "written_at": dt.datetime.now(dt.UTC),
+                }
+            )
+        fsync_folder(self.folder)
+        append_journal(self.journal, entries)
+        self.written += len(entries)
+
+    @override
+    def clean_up(self) -> None:
+        self.logger.info(
+            "files written %s",
+            kv(
+                stream=self.stream_name,
+                folder=self.folder,
+                written=self.written,
+                rejected=self.rejected,
+                journal=self.journal,
+            ),
+        )
+        super().clean_up()

@@ -1,0 +1,52 @@
+"""target-client-json: declarations only; the work lives in sinks.py and files.py."""
+
+from __future__ import annotations
+
+from singer_sdk import Target
+from singer_sdk import typing as th
+
+from target_client_json.sinks import JsonFileSink
+
+
+class TargetClientJson(Target):
+    """Writes each record as `<key>.json` into the outbound folder, atomically, and journals it."""
+
+    name = "target-client-json"
+    default_sink_class = JsonFileSink
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "outbound_dir",
+            th.StringType,
+            required=True,
+            title="Outbound folder",
+            description="Folder the client system picks files up from (seed: DATA_OUTBOUND_DIR).",
+        ),
+        th.Property(
+            "version_property",
+            th.StringType,
+            default="lastUpdateDate",
+            title="Version property",
+            description="Record field written to the journal as the exported version.",
+        ),
+        th.Property(
+            "journal_path",
+            th.StringType,
+            title="Journal path",
+            description="JSONL of the files written, for the acknowledgement step. "
+            "Default: `.written.jsonl` in the outbound folder.",
+        ),
+        th.Property(
+            "batch_size",
+            th.IntegerType,
+            default=500,
+            title="Batch size",
+            description="Files per folder fsync and journal append.",
+        ),
+        th.Property(
+            "dead_letter_dir",
+            th.StringType,
+            title="Dead-letter folder",
+            description="Where records whose key cannot name a file go. Default: $DEAD_LETTER_DIR.",
+        ),
+    ).to_dict()

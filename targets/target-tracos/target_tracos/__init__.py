@@ -1,0 +1,1 @@
+"""target-tracos: TracOS (MongoDB) as a Singer target. Knows TracOS, and no client system."""

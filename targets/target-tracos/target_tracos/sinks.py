@@ -1,0 +1,150 @@
+"""Upserts into a TracOS collection: bulk_write(ordered=False) of guarded UpdateOne upserts.
+
+The guard lives in the update filter: `{key: k, version: {$not: {$gte: new}}}` (stored
+version older than the record's, or missing). A newer record matches and updates; an
+older or equal one does not match, its upsert collides with the unique key index
+(E11000) and is counted as unchanged. So an old file never overwrites newer data and
+re-delivery changes nothing. (The equivalent `$or` of `$lt`/`$exists` made SecantusDB
+scan the collection per upsert; `$not` keeps it on the key index.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from connector_kit.deadletter import DeadLetters
+from connector_kit.logs import kv
+from connector_kit.mongo import Mongo, MongoUnavailableError
+from pymongo import ASCENDING, UpdateOne
+from pymongo.errors import BulkWriteError
+from singer_sdk.sinks import BatchSink
+from typing_extensions import override
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from singer_sdk.target_base import Target
+
+DUPLICATE_KEY = 11000
+
+
+def bson_value(value: Any) -> Any:
+    """Singer hands numbers over as Decimal and may hand naive datetimes; BSON wants neither."""
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    if isinstance(value, dict):
+        return {k: bson_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [bson_value(v) for v in value]
+    return value
+
+
+class UpsertSink(BatchSink):
+    """One stream into the collection of the same name (or as `collections` maps it)."""
+
+    def __init__(
+        self, target: Target, stream_name: str, schema: dict, key_properties: Sequence[str] | None
+    ) -> None:
+        super().__init__(target, stream_name, schema, key_properties)
+        if not key_properties or len(key_properties) != 1:
+            raise MongoUnavailableError(
+                f"stream {stream_name} needs exactly one key property, got {key_properties}"
+            )
+        self.key = key_properties[0]
+        self.version = self.config.get("version_field", "updatedAt")
+        self.unsynced_flag = self.config.get("unsynced_flag", "isSynced")
+        self.tracos: Mongo = target.tracos  # type: ignore[attr-defined]
+        name = (self.config.get("collections") or {}).get(stream_name, stream_name)
+        self.collection = self.tracos.database[name]
+        self.tracos.call(
+            "ensure unique index",
+            lambda: self.collection.create_index([(self.key, ASCENDING)], unique=True),
+        )
+        folder = (
+            self.config.get("dead_letter_dir")
+            or os.environ.get("DEAD_LETTER_DIR")
+            or "output/dead-letter"
+        )
+        self.dead_letters = DeadLetters(Path(folder) / "target-tracos.jsonl")
+        self.totals = {"sent": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+
+    @property
+    @override
+    def max_size(self) -> int:
+        return int(self.config.get("batch_size", 1000))
+
+    def _reject(self, record: dict[str, Any], reason: str) -> None:
+        self.dead_letters.add(record, reason, stream=self.stream_name)
+        self.totals["rejected"] += 1
+        self.logger.error(
+            "record rejected %s",
+            kv(stream=self.stream_name, key=record.get(self.key), reason=reason),
+        )
+
+    def _operations(
+        self, records: list[dict[str, Any]]
+    ) -> tuple[list[UpdateOne], list[dict[str, Any]]]:
+        newest: dict[Any, dict[str, Any]] = {}
+        for record in records:
+            doc = bson_value(record)
+            if doc.get(self.key) is None or doc.get(self.version) is None:
+                self._reject(record, f"missing {self.key} or {self.version}")
+                continue
+            kept = newest.get(doc[self.key])
+            if kept is not None:
+                self.totals["unchanged"] += 1  # two copies in one batch: only the newer is written
+            if kept is None or kept[self.version] < doc[self.version]:
+                newest[doc[self.key]] = doc
+        docs = list(newest.values())
+        ops = [
+            UpdateOne(
+                {self.key: doc[self.key], self.version: {"$not": {"$gte": doc[self.version]}}},
+                {"$set": {**doc, self.unsynced_flag: False}},
+                upsert=True,
+            )
+            for doc in docs
+        ]
+        return ops, docs
+
+    def _write(self, ops: list[UpdateOne]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        try:
+            return dict(self.collection.bulk_write(ops, ordered=False).bulk_api_result), []
+        except BulkWriteError as error:
+            if error.details.get("writeConcernErrors"):
+                raise MongoUnavailableError(
+                    f"write concern failed: {error.details['writeConcernErrors'][0]}"
+                ) from error
+            return dict(error.details), list(error.details.get("writeErrors", []))
+
+    @override
+    def process_batch(self, context: dict) -> None:
+        records = context["records"]
+        self.totals["sent"] += len(records)
+        ops, docs = self._operations(records)
+        if not ops:
+            return
+        result, errors = self.tracos.call("bulk upsert", self._write, ops)
+        self.totals["inserted"] += int(result.get("nUpserted", 0))
+        self.totals["updated"] += int(result.get("nModified", 0))
+        self.totals["unchanged"] += int(result.get("nMatched", 0)) - int(result.get("nModified", 0))
+        for failure in errors:
+            if failure.get("code") == DUPLICATE_KEY:
+                self.totals["unchanged"] += 1  # stored copy is as new or newer
+            else:
+                self._reject(
+                    docs[failure["index"]], str(failure.get("errmsg", failure.get("code")))
+                )
+
+    @override
+    def clean_up(self) -> None:
+        self.logger.info(
+            "upsert summary %s",
+            kv(stream=self.stream_name, collection=self.collection.name, **self.totals),
+        )
+        super().clean_up()

@@ -1,0 +1,132 @@
+"""target-tracos: declarations only; the work lives in sinks.py and connection.py."""
+
+from __future__ import annotations
+
+import sys
+from functools import cached_property
+from typing import Any
+
+from connector_kit.logs import kv
+from connector_kit.mongo import Mongo, MongoUnavailableError
+from singer_sdk import Target
+from singer_sdk import typing as th
+from typing_extensions import override
+
+from target_tracos.sinks import UpsertSink
+
+
+class TargetTracos(Target):
+    """Upserts each stream into the TracOS collection of its name, keyed by its key property."""
+
+    name = "target-tracos"
+    default_sink_class = UpsertSink
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "mongo_uri",
+            th.StringType,
+            required=True,
+            secret=True,
+            title="MongoDB URI",
+            description="TracOS MongoDB connection string (seed: MONGO_URI); "
+            "its path names the database.",
+        ),
+        th.Property(
+            "database",
+            th.StringType,
+            title="Database",
+            description="Database when the URI names none.",
+            default="tractian",
+        ),
+        th.Property(
+            "collections",
+            th.ObjectType(),
+            title="Collections",
+            description="Stream name -> collection name; a stream not listed goes to the "
+            "collection of its own name.",
+        ),
+        th.Property(
+            "version_field",
+            th.StringType,
+            default="updatedAt",
+            title="Version field",
+            description="Field compared on upsert: a record only replaces a stored document "
+            "older than itself.",
+        ),
+        th.Property(
+            "unsynced_flag",
+            th.StringType,
+            default="isSynced",
+            title="Unsynced flag",
+            description="Field set false on every inbound change so the outbound flow exports it.",
+        ),
+        th.Property(
+            "batch_size",
+            th.IntegerType,
+            default=1000,
+            title="Batch size",
+            description="Records per bulk_write (and per state acknowledgement).",
+        ),
+        th.Property(
+            "server_selection_timeout_ms",
+            th.IntegerType,
+            default=5000,
+            title="Server selection timeout (ms)",
+            description="How long one attempt waits for a reachable Mongo.",
+        ),
+        th.Property(
+            "retry_attempts",
+            th.IntegerType,
+            default=6,
+            title="Retry attempts",
+            description="Attempts per write (backoff with jitter) before the run fails.",
+        ),
+        th.Property(
+            "retry_max_wait_s",
+            th.NumberType,
+            default=10.0,
+            title="Longest retry wait (s)",
+            description="Cap of the backoff between attempts.",
+        ),
+        th.Property(
+            "dead_letter_dir",
+            th.StringType,
+            title="Dead-letter folder",
+            description="Where records Mongo rejects go (JSONL with the reason). "
+            "Default: $DEAD_LETTER_DIR.",
+        ),
+    ).to_dict()
+
+    @override
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Fail before reading any input when Mongo is unreachable.
+        self.tracos.ping()
+
+    @override
+    def process_endofpipe(self) -> None:
+        super().process_endofpipe()
+        self.tracos.close()
+
+    @cached_property
+    def tracos(self) -> Mongo:
+        return Mongo(
+            self.config["mongo_uri"],
+            default_database=self.config.get("database") or "tractian",
+            server_selection_timeout_ms=int(self.config.get("server_selection_timeout_ms", 5000)),
+            attempts=int(self.config.get("retry_attempts", 6)),
+            max_wait=float(self.config.get("retry_max_wait_s", 10.0)),
+            logger=self.logger,
+        )
+
+    @classmethod
+    @override
+    def invoke(cls, **kwargs: Any) -> None:
+        try:
+            super().invoke(**kwargs)
+        except MongoUnavailableError as error:
+            cls.logger.error(
+                "tracos unavailable, run stopped, unconfirmed writes not acknowledged %s",
+                kv(error=error),
+            )
+            sys.exit(1)

@@ -1,0 +1,109 @@
+"""tap-client-json's ERP rules and target-client-json's file naming, without servers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tap_client_json.validation import InvalidWorkOrder, validate
+from target_client_json.files import (
+    UnsafeKeyError,
+    append_journal,
+    file_name,
+    to_json,
+    write_atomic,
+)
+
+from sandbox import tracos
+from tests.tracos.conftest import FIXTURES, erp_order
+
+
+def test_fixtures_are_the_sandbox_seed() -> None:
+    fixture = {
+        int(p.stem): json.loads(p.read_text()) for p in (FIXTURES / "erp_inbound").glob("*.json")
+    }
+    assert fixture == {doc["orderNo"]: doc for doc in tracos.erp_work_orders()}
+
+
+@pytest.mark.parametrize(
+    "path", sorted((FIXTURES / "erp_inbound").glob("*.json")), ids=lambda p: p.name
+)
+def test_sample_files_are_valid(path: Path) -> None:
+    validate(json.loads(path.read_text()))
+
+
+@pytest.mark.parametrize(
+    ("doc", "reason"),
+    [
+        ([1, 2], "a work order must be a JSON object, got list"),
+        ({k: v for k, v in erp_order(1).items() if k != "orderNo"}, "missing field orderNo"),
+        (erp_order(True), "orderNo is not a non-negative integer: True"),
+        (erp_order(-1), "orderNo is not a non-negative integer: -1"),
+        (erp_order("7"), "orderNo is not a non-negative integer: '7'"),
+        ({k: v for k, v in erp_order(1).items() if k != "isDone"}, "missing field isDone"),
+        (erp_order(1, isOnHold=None), "isOnHold is not a boolean: None"),
+        (erp_order(1, isSynced="no"), "isSynced is not a boolean: 'no'"),
+        (erp_order(1, summary=5), "summary is not a string: 5"),
+        (
+            {k: v for k, v in erp_order(1).items() if k != "creationDate"},
+            "missing field creationDate",
+        ),
+        (erp_order(1, lastUpdateDate=None), "missing field lastUpdateDate"),
+        (
+            erp_order(1, creationDate="31/12/2024"),
+            "creationDate is not an ISO 8601 date: '31/12/2024'",
+        ),
+        (erp_order(1, deletedDate="soon"), "deletedDate is not an ISO 8601 date: 'soon'"),
+        (erp_order(1, creationDate=20250101), "creationDate is not a string: 20250101"),
+        (erp_order(1, isDone=True), "impossible status flags: isDone+isPending are all true"),
+        (erp_order(1, isPending=False), "no status flag is true"),
+    ],
+)
+def test_invalid_work_orders_name_their_problem(doc: Any, reason: str) -> None:
+    with pytest.raises(InvalidWorkOrder) as raised:
+        validate(doc)
+    assert str(raised.value) == reason
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"isActive": True},
+        {"isActive": True, "isPending": False},
+        {"deletedDate": None},
+        {"isSynced": True},
+    ],
+)
+def test_valid_variants_pass(changes: dict[str, Any]) -> None:
+    validate(erp_order(1, **changes))
+
+
+@pytest.mark.parametrize(("key", "name"), [(7, "7.json"), (0, "0.json"), ("WO-12", "WO-12.json")])
+def test_file_names_come_from_the_key(key: Any, name: str) -> None:
+    assert file_name(key) == name
+
+
+@pytest.mark.parametrize(
+    "key", ["../etc/passwd", "a/b", ".hidden", "", None, True, -3, 1.5, "x" * 65, "a\x00b"]
+)
+def test_keys_that_could_escape_the_folder_are_refused(key: Any) -> None:
+    with pytest.raises(UnsafeKeyError):
+        file_name(key)
+
+
+def test_write_atomic_replaces_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    write_atomic(tmp_path, "7.json", to_json({"orderNo": 7, "v": 1}))
+    write_atomic(tmp_path, "7.json", to_json({"orderNo": 7, "v": 2}))
+    assert [p.name for p in tmp_path.iterdir()] == ["7.json"]
+    assert json.loads((tmp_path / "7.json").read_text()) == {"orderNo": 7, "v": 2}
+
+
+def test_journal_appends_lines(tmp_path: Path) -> None:
+    journal = tmp_path / "j" / ".written.jsonl"
+    append_journal(journal, [{"key": 1, "version": "a"}])
+    append_journal(journal, [{"key": 2, "version": "b"}])
+    append_journal(journal, [])
+    assert [json.loads(line)["key"] for line in journal.read_text().splitlines()] == [1, 2]
