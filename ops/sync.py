@@ -47,6 +47,7 @@ def meltano_env() -> dict[str, str]:
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     env.setdefault("UV_COMPILE_BYTECODE", "1")
+    env.setdefault("CONNECTOR_RUN_ID", logs.RUN_ID)  # one run id across every job of a sync
     return env
 
 
