@@ -82,7 +82,7 @@ def evolve(offers: list[dict[str, Any]], rng: random.Random) -> list[dict[str, A
     return result
 
 
-def create_app(  # noqa: PLR0915  (one closure per endpoint)
+def create_app(
     refresh_tokens: set[str], settings: Settings | None = None, state_file: Path | None = None
 ) -> Flask:
     app = Flask("offers")
