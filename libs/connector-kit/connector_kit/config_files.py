@@ -18,13 +18,14 @@ def json_argv(argv: Sequence[str], workdir: Path) -> list[str]:
     out: list[str] = []
     expect_path = False
     for arg in argv:
+        value = arg
         if expect_path and arg.lower().endswith(YAML_SUFFIXES):
             data = yaml.safe_load(Path(arg).read_text(encoding="utf-8")) or {}
             copy = workdir / f"config-{len(out)}.json"
             copy.write_text(json.dumps(data), encoding="utf-8")
-            arg = str(copy)
+            value = str(copy)
         expect_path = arg == "--config"
-        out.append(arg)
+        out.append(value)
     return out
 
 

@@ -6,9 +6,9 @@ import datetime as dt
 import typing as t
 
 import sqlalchemy as sa
-from singer_sdk import SQLConnector, SQLStream
 from singer_sdk.helpers.types import Context
 from singer_sdk.singerlib import CatalogEntry, MetadataMapping, Schema
+from singer_sdk.sql import SQLConnector, SQLStream
 from typing_extensions import override
 
 if t.TYPE_CHECKING:
@@ -49,8 +49,15 @@ class MesStream(SQLStream):
     # Re-reading the lookback window yields values below the old bookmark: allowed, not an error.
     check_sorted = False
 
-    def __init__(self, tap: SQLTap, connector: SQLConnector | None = None) -> None:
-        super().__init__(tap=tap, catalog_entry=self.catalog_entry_dict(), connector=connector)
+    def __init__(
+        self,
+        tap: SQLTap,
+        connector: SQLConnector | None = None,
+        catalog_entry: dict[str, t.Any] | None = None,
+    ) -> None:
+        # An input catalog entry (selection, metadata) wins over the declared one.
+        entry = catalog_entry or self.catalog_entry_dict()
+        super().__init__(tap=tap, catalog_entry=entry, connector=connector)
         self.replication_key = self.replication_key_column
 
     @classmethod

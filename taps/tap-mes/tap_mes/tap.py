@@ -6,9 +6,9 @@ import typing as t
 
 from connector_kit import logs
 from connector_kit.config_files import run_cli
-from singer_sdk import SQLTap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.sql import SQLTap
 from typing_extensions import override
 
 from tap_mes.client import MesStream
@@ -18,7 +18,9 @@ CUSTOM_STREAM = th.ObjectType(
     th.Property("name", th.StringType, required=True, description="Stream name."),
     th.Property("sql", th.StringType, required=True, description="SELECT returning the columns."),
     th.Property("primary_keys", th.ArrayType(th.StringType), description="Key columns."),
-    th.Property("replication_key", th.StringType, description="Incremental column, e.g. updated_at."),
+    th.Property(
+        "replication_key", th.StringType, description="Incremental column, e.g. updated_at."
+    ),
     th.Property(
         "properties",
         th.ObjectType(additional_properties=True),
@@ -67,22 +69,35 @@ class TapMes(SQLTap):
         if int(self.config.get("lookback_seconds", 0)) < 0:
             raise ConfigValidationError("lookback_seconds must be >= 0")
 
-    @override
-    def discover_streams(self) -> list[MesStream]:  # type: ignore[override]
-        # Schemas are declared, not reflected: discovery costs no database round trip.
-        stream_types = [*STREAM_TYPES]
+    def stream_types(self) -> list[type[MesStream]]:
+        """The table streams plus one per `custom_streams` entry."""
+        stream_types: list[type[MesStream]] = [*STREAM_TYPES]
         for definition in self.config.get("custom_streams") or []:
             if definition["name"] in {s.name for s in stream_types}:
                 raise ConfigValidationError(f"custom stream {definition['name']!r} clashes")
             stream_types.append(query_stream_type(definition))
-        return [stream_type(tap=self, connector=self.tap_connector) for stream_type in stream_types]
+        return stream_types
+
+    @override
+    def discover_streams(self) -> list[MesStream]:  # type: ignore[override]
+        # Schemas are declared, not reflected: discovery costs no database round trip.
+        stream_types = self.stream_types()
+        entries = {}
+        if self.input_catalog:
+            entries = {e["tap_stream_id"]: e for e in self.input_catalog.to_dict()["streams"]}
+        return [
+            stream_type(
+                tap=self, connector=self.tap_connector, catalog_entry=entries.get(stream_type.name)
+            )
+            for stream_type in stream_types
+        ]
 
     @property
     @override
     def catalog_dict(self) -> dict:
         if self.input_catalog:
             return self.input_catalog.to_dict()
-        return {"streams": [s.catalog_entry_dict() for s in self.discover_streams()]}
+        return {"streams": [s.catalog_entry_dict() for s in self.stream_types()]}
 
 
 def main() -> None:

@@ -1,0 +1,189 @@
+"""Delivery of product batches: plan POST/PATCH/skip, send concurrently, bisect rejections."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from connector_kit.deadletter import DeadLetters
+from connector_kit.logs import kv
+
+from target_glassdome.client import PAGE_LIMIT, GlassdomeClient, Product, Rejected
+
+GLASSDOME_STATUSES = ("ACTIVE", "INACTIVE", "DISCONTINUED")
+log = logging.getLogger("target_glassdome.delivery")
+
+
+@dataclass
+class Tally:
+    """Counters for one stream's summary line (updated from the sender threads)."""
+
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, name: str, n: int = 1) -> None:
+        with self.lock:
+            setattr(self, name, getattr(self, name) + n)
+
+
+def problem(record: dict[str, t.Any]) -> str | None:
+    """Why Glassdome would refuse this record on its own, or None: checked before sending."""
+    for name in ("id", "sku"):
+        value = record.get(name)
+        if not isinstance(value, str) or not value.strip():
+            return f"missing {name}"
+    if record.get("status") not in GLASSDOME_STATUSES:
+        return f"invalid status {record.get('status')!r}: allowed {', '.join(GLASSDOME_STATUSES)}"
+    return None
+
+
+class Delivery:
+    """Everything one run sends to Glassdome, shared by the stream sinks."""
+
+    def __init__(
+        self,
+        client: GlassdomeClient,
+        dead_letters: DeadLetters,
+        *,
+        batch_size: int,
+        max_concurrency: int,
+    ) -> None:
+        self.client = client
+        self.dead_letters = dead_letters
+        self.batch_size = batch_size
+        self.max_concurrency = max_concurrency
+        self.pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="glassdome")
+        self._existing: dict[str, Product] | None = None
+        self._lock = threading.Lock()
+        self.rejected = 0
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        self.client.close()
+
+    # What Glassdome already holds -------------------------------------------------------
+
+    @property
+    def existing(self) -> dict[str, Product]:
+        """Every external id Glassdome holds for this key (deleted ones too), paged once a run."""
+        if self._existing is None:
+            self._existing = self._load_existing()
+        return self._existing
+
+    def _load_existing(self) -> dict[str, Product]:
+        existing: dict[str, Product] = {}
+        offset, done = 0, False
+        while not done:
+            # Pages are read a wave at a time; nothing writes until the listing is complete.
+            offsets = [offset + i * PAGE_LIMIT for i in range(self.max_concurrency)]
+            for items in self.pool.map(self.client.page, offsets):
+                for item in items:
+                    existing[str(item["external_id"])] = Product(item["sku"], item["status"])
+                done = done or len(items) < PAGE_LIMIT
+            offset = offsets[-1] + PAGE_LIMIT
+        log.info("existing products %s", kv(count=len(existing)))
+        return existing
+
+    # Sending ----------------------------------------------------------------------------
+
+    def reject(self, record: dict[str, t.Any], reason: str, tally: Tally, **context: t.Any) -> None:
+        with self._lock:
+            self.dead_letters.add(record, reason, **context)
+            self.rejected += 1
+        tally.add("rejected")
+        log.warning("rejected %s", kv(id=record.get("id"), reason=reason))
+
+    def deliver(self, records: list[dict[str, t.Any]], tally: Tally) -> None:
+        """Send one drained batch: PATCH changed ones first (frees skus), then POST new ones."""
+        existing = self.existing
+        new: list[dict[str, t.Any]] = []
+        changed: list[dict[str, t.Any]] = []
+        for record in records:
+            current = existing.get(record["id"])
+            if current is None:
+                new.append(record)
+            elif current == Product(record["sku"], record["status"]):
+                tally.add("unchanged")
+            else:
+                changed.append(record)
+        self._run(self._update, changed, tally)
+        self._run(self._insert, new, tally)
+
+    def _run(
+        self,
+        send: t.Callable[[list[dict[str, t.Any]], Tally], None],
+        records: list[dict[str, t.Any]],
+        tally: Tally,
+    ) -> None:
+        chunks = [records[i : i + self.batch_size] for i in range(0, len(records), self.batch_size)]
+        for future in [self.pool.submit(send, chunk, tally) for chunk in chunks]:
+            future.result()  # a transient fault that outlived its retries stops the run here
+
+    @staticmethod
+    def _body(records: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+        return [{"id": r["id"], "sku": r["sku"], "status": r["status"]} for r in records]
+
+    def _remember(self, records: list[dict[str, t.Any]]) -> None:
+        for record in records:
+            self.existing[record["id"]] = Product(record["sku"], record["status"])
+
+    def _insert(self, records: list[dict[str, t.Any]], tally: Tally) -> None:
+        try:
+            self.client.insert(self._body(records))
+        except Rejected as rejection:
+            if rejection.duplicate_external_id and self._already_inserted(records):
+                tally.add("inserted", len(records))
+                self._remember(records)
+                return
+            self._bisect(self._insert, records, rejection, tally)
+            return
+        tally.add("inserted", len(records))
+        self._remember(records)
+
+    def _already_inserted(self, records: list[dict[str, t.Any]]) -> bool:
+        """After a POST whose answer was lost (the write committed), the ids exist: PATCH them.
+
+        The run saw none of these ids at its start, so they are ours; PATCH is idempotent.
+        """
+        try:
+            _, skipped = self.client.update(self._body(records))
+        except Rejected:
+            return False
+        return skipped == 0
+
+    def _update(self, records: list[dict[str, t.Any]], tally: Tally) -> None:
+        try:
+            self.client.update(self._body(records))
+        except Rejected as rejection:
+            self._bisect(self._update, records, rejection, tally)
+            return
+        tally.add("updated", len(records))
+        self._remember(records)
+
+    def _bisect(
+        self,
+        send: t.Callable[[list[dict[str, t.Any]], Tally], None],
+        records: list[dict[str, t.Any]],
+        rejection: Rejected,
+        tally: Tally,
+    ) -> None:
+        """One bad record fails its whole batch: split until the bad ones stand alone."""
+        if len(records) == 1:
+            self.reject(
+                records[0],
+                rejection.error,
+                tally,
+                http_status=rejection.status,
+                api_error=rejection.error,
+            )
+            return
+        middle = len(records) // 2
+        send(records[:middle], tally)
+        send(records[middle:], tally)
