@@ -38,6 +38,10 @@ class Rejected(Exception):
     def duplicate_external_id(self) -> bool:
         return "products_company_external_id_key" in self.error
 
+    @property
+    def sku_clash(self) -> bool:
+        return "products_company_sku_key" in self.error
+
 
 class GlassdomeClient:
     """POST /ingest/products, PATCH /products and GET /products for one API key."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import typing as t
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from connector_kit.deadletter import DeadLetters
@@ -63,6 +63,7 @@ class Delivery:
         self._existing: dict[str, Product] | None = None
         self._lock = threading.Lock()
         self.rejected = 0
+        self.deferred: list[tuple[t.Callable[..., None], dict[str, t.Any]]] = []
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -100,8 +101,8 @@ class Delivery:
         tally.add("rejected")
         log.warning("rejected %s", kv(id=record.get("id"), reason=reason))
 
-    def deliver(self, records: list[dict[str, t.Any]], tally: Tally) -> None:
-        """Send one drained batch: PATCH changed ones first (frees skus), then POST new ones."""
+    def submit(self, records: list[dict[str, t.Any]], tally: Tally) -> list[Future[None]]:
+        """Start sending one chunk (<= batch_size, distinct ids): PATCH changed, POST new."""
         existing = self.existing
         new: list[dict[str, t.Any]] = []
         changed: list[dict[str, t.Any]] = []
@@ -113,18 +114,21 @@ class Delivery:
                 tally.add("unchanged")
             else:
                 changed.append(record)
-        self._run(self._update, changed, tally)
-        self._run(self._insert, new, tally)
+        futures = []
+        if changed:
+            futures.append(self.pool.submit(self._update, changed, tally))
+        if new:
+            futures.append(self.pool.submit(self._insert, new, tally))
+        return futures
 
-    def _run(
-        self,
-        send: t.Callable[[list[dict[str, t.Any]], Tally], None],
-        records: list[dict[str, t.Any]],
-        tally: Tally,
-    ) -> None:
-        chunks = [records[i : i + self.batch_size] for i in range(0, len(records), self.batch_size)]
-        for future in [self.pool.submit(send, chunk, tally) for chunk in chunks]:
-            future.result()  # a transient fault that outlived its retries stops the run here
+    def retry_deferred(self, tally: Tally) -> None:
+        """Give sku clashes a second try once the batch is in: a sku may just have been freed
+        by another product's PATCH that ran later (sku moves and swaps)."""
+        while self.deferred:
+            with self._lock:
+                records, self.deferred = self.deferred, []
+            for send, record in records:
+                send([record], tally, final=True)
 
     @staticmethod
     def _body(records: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
@@ -134,7 +138,7 @@ class Delivery:
         for record in records:
             self.existing[record["id"]] = Product(record["sku"], record["status"])
 
-    def _insert(self, records: list[dict[str, t.Any]], tally: Tally) -> None:
+    def _insert(self, records: list[dict[str, t.Any]], tally: Tally, final: bool = False) -> None:
         try:
             self.client.insert(self._body(records))
         except Rejected as rejection:
@@ -142,7 +146,7 @@ class Delivery:
                 tally.add("inserted", len(records))
                 self._remember(records)
                 return
-            self._bisect(self._insert, records, rejection, tally)
+            self._bisect(self._insert, records, rejection, tally, final)
             return
         tally.add("inserted", len(records))
         self._remember(records)
@@ -158,23 +162,28 @@ class Delivery:
             return False
         return skipped == 0
 
-    def _update(self, records: list[dict[str, t.Any]], tally: Tally) -> None:
+    def _update(self, records: list[dict[str, t.Any]], tally: Tally, final: bool = False) -> None:
         try:
             self.client.update(self._body(records))
         except Rejected as rejection:
-            self._bisect(self._update, records, rejection, tally)
+            self._bisect(self._update, records, rejection, tally, final)
             return
         tally.add("updated", len(records))
         self._remember(records)
 
     def _bisect(
         self,
-        send: t.Callable[[list[dict[str, t.Any]], Tally], None],
+        send: t.Callable[..., None],
         records: list[dict[str, t.Any]],
         rejection: Rejected,
         tally: Tally,
+        final: bool,
     ) -> None:
         """One bad record fails its whole batch: split until the bad ones stand alone."""
+        if len(records) == 1 and rejection.sku_clash and not final:
+            with self._lock:
+                self.deferred.append((send, records[0]))
+            return
         if len(records) == 1:
             self.reject(
                 records[0],
@@ -185,5 +194,5 @@ class Delivery:
             )
             return
         middle = len(records) // 2
-        send(records[:middle], tally)
-        send(records[middle:], tally)
+        send(records[:middle], tally, final)
+        send(records[middle:], tally, final)

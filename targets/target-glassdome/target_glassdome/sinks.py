@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import typing as t
+from concurrent.futures import Future
 from functools import cached_property
 
 from connector_kit.logs import kv
@@ -17,10 +18,12 @@ if t.TYPE_CHECKING:
 
 
 class ProductsSink(BatchSink):
-    """Collects `{id, sku, status}` records and hands each drained batch to the delivery.
+    """Sends `{id, sku, status}` records in API-sized chunks while reading goes on.
 
-    Records arrive in source order (the tap reads sorted by updated_at), so when one id
-    occurs twice in a batch the later record is the newer one and replaces the earlier.
+    - A chunk leaves as soon as it holds `batch_size` distinct ids, so HTTP overlaps parsing.
+    - Records arrive in source order (the tap reads sorted by updated_at): a later record for
+      an id replaces the pending one, and waits for an in-flight one, so the newest wins.
+    - A drain (the SDK's batch) waits for every chunk, so STATE follows only written data.
     """
 
     MAX_SIZE_DEFAULT = 5000
@@ -30,6 +33,10 @@ class ProductsSink(BatchSink):
         self.delivery: Delivery = target.delivery
         self.tally = Tally()
         self.pending: dict[str, dict[str, t.Any]] = {}
+        self.in_flight: list[Future[None]] = []
+        self.in_flight_ids: set[str] = set()
+        self.batch_size = int(self.config.get("batch_size", 200))
+        self.max_in_flight = 2 * int(self.config.get("max_concurrency", 4))
         self.started = time.monotonic()
         self.retried_before = self.delivery.client.retried
 
@@ -49,13 +56,33 @@ class ProductsSink(BatchSink):
             self.delivery.reject(record, reason, self.tally, stream=self.stream_name)
             return
         record["sku"] = record["sku"].strip()
+        if record["id"] in self.in_flight_ids:
+            self.wait()
         self.pending[record["id"]] = record
+        if len(self.pending) >= self.batch_size:
+            self.dispatch()
+
+    def dispatch(self) -> None:
+        records, self.pending = list(self.pending.values()), {}
+        if not records:
+            return
+        self.in_flight.extend(self.delivery.submit(records, self.tally))
+        self.in_flight_ids.update(r["id"] for r in records)
+        while len(self.in_flight) > self.max_in_flight:  # back-pressure on the reader
+            self.in_flight.pop(0).result()
+
+    def wait(self) -> None:
+        """Block until every chunk sent so far is written (or rejected)."""
+        in_flight, self.in_flight = self.in_flight, []
+        self.in_flight_ids.clear()
+        for future in in_flight:
+            future.result()  # a transient fault that outlived its retries stops the run
 
     @override
     def process_batch(self, context: dict) -> None:
-        records, self.pending = list(self.pending.values()), {}
-        if records:
-            self.delivery.deliver(records, self.tally)
+        self.dispatch()
+        self.wait()
+        self.delivery.retry_deferred(self.tally)
 
     @override
     def clean_up(self) -> None:
