@@ -8,6 +8,7 @@ from connector_kit import logs
 from connector_kit.config_files import run_cli
 from singer_sdk import InlineMapper
 from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecReader, MsgSpecWriter
 from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage, StateMessage
 from typing_extensions import override
 
@@ -23,6 +24,8 @@ class MesToGlassdomeMapper(InlineMapper):
     """
 
     name = "map-mes-glassdome"
+    message_reader_class = MsgSpecReader
+    message_writer_class = MsgSpecWriter
 
     config_jsonschema = th.PropertiesList(
         th.Property(

@@ -7,6 +7,7 @@ import typing as t
 from connector_kit import logs
 from connector_kit.config_files import run_cli
 from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.sql import SQLTap
 from typing_extensions import override
@@ -35,6 +36,7 @@ class TapMes(SQLTap):
 
     name = "tap-mes"
     default_stream_class = MesStream
+    message_writer_class = MsgSpecWriter  # measurably faster JSON lines than the stdlib
 
     config_jsonschema = th.PropertiesList(
         th.Property(

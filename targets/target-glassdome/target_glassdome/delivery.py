@@ -60,7 +60,10 @@ class Delivery:
         self.batch_size = batch_size
         self.max_concurrency = max_concurrency
         self.pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="glassdome")
-        self._existing: dict[str, Product] | None = None
+        self.known: dict[str, Product] = {}
+        self.listing_offset = 0
+        self.listing_read = 0
+        self.listing_exhausted = False
         self._lock = threading.Lock()
         self.rejected = 0
         self.deferred: list[tuple[t.Callable[..., None], dict[str, t.Any]]] = []
@@ -71,26 +74,34 @@ class Delivery:
 
     # What Glassdome already holds -------------------------------------------------------
 
-    @property
-    def existing(self) -> dict[str, Product]:
-        """Every external id Glassdome holds for this key (deleted ones too), paged once a run."""
-        if self._existing is None:
-            self._existing = self._load_existing()
-        return self._existing
+    def lookup(self, ids: t.Iterable[str]) -> dict[str, Product]:
+        """What Glassdome holds for these ids, reading GET /products only as far as needed.
 
-    def _load_existing(self) -> dict[str, Product]:
-        existing: dict[str, Product] = {}
-        offset, done = 0, False
-        while not done:
-            # Pages are read a wave at a time; nothing writes until the listing is complete.
-            offsets = [offset + i * PAGE_LIMIT for i in range(self.max_concurrency)]
-            for items in self.pool.map(self.client.page, offsets):
-                for item in items:
-                    existing[str(item["external_id"])] = Product(item["sku"], item["status"])
-                done = done or len(items) < PAGE_LIMIT
-            offset = offsets[-1] + PAGE_LIMIT
-        log.info("existing products %s", kv(count=len(existing)))
-        return existing
+        The listing is newest-first, and the products a run touches are mostly the ones
+        recent runs wrote, so an incremental run usually stops after a page or two; an id
+        not found once the listing is exhausted is new. The listing is read once per run
+        (include_deleted, so a soft-deleted product counts as existing). Our own writes
+        move products to the top while we read; we remember those, so none is missed.
+        """
+        missing = [i for i in ids if i not in self.known]
+        while missing and not self.listing_exhausted:
+            self._read_listing_wave()
+            missing = [i for i in missing if i not in self.known]
+        return self.known
+
+    def _read_listing_wave(self) -> None:
+        offsets = [self.listing_offset + i * PAGE_LIMIT for i in range(self.max_concurrency)]
+        self.listing_offset = offsets[-1] + PAGE_LIMIT
+        for items in self.pool.map(self.client.page, offsets):
+            for item in items:
+                # An entry we already hold is as new or newer (our own write): keep it.
+                product = Product(item["sku"], item["status"])
+                self.known.setdefault(str(item["external_id"]), product)
+            if len(items) < PAGE_LIMIT:
+                self.listing_exhausted = True
+        self.listing_read += len(offsets)
+        if self.listing_exhausted:
+            log.info("existing products %s", kv(count=len(self.known), pages=self.listing_read))
 
     # Sending ----------------------------------------------------------------------------
 
@@ -103,7 +114,7 @@ class Delivery:
 
     def submit(self, records: list[dict[str, t.Any]], tally: Tally) -> list[Future[None]]:
         """Start sending one chunk (<= batch_size, distinct ids): PATCH changed, POST new."""
-        existing = self.existing
+        existing = self.lookup(r["id"] for r in records)
         new: list[dict[str, t.Any]] = []
         changed: list[dict[str, t.Any]] = []
         for record in records:
@@ -136,7 +147,7 @@ class Delivery:
 
     def _remember(self, records: list[dict[str, t.Any]]) -> None:
         for record in records:
-            self.existing[record["id"]] = Product(record["sku"], record["status"])
+            self.known[record["id"]] = Product(record["sku"], record["status"])
 
     def _insert(self, records: list[dict[str, t.Any]], tally: Tally, final: bool = False) -> None:
         try:

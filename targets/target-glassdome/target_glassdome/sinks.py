@@ -45,7 +45,7 @@ class ProductsSink(BatchSink):
     def validate_schema(self) -> bool:
         # Glassdome's own three rules are checked per record (see `problem`); full jsonschema
         # validation is the costliest step of a Singer target, so it is opt-in.
-        return bool(self.config.get("validate_records", False))
+        return self.config.get("validate_records") is True
 
     @override
     def process_record(self, record: dict, context: dict) -> None:
