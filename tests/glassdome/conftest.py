@@ -77,7 +77,9 @@ class GlassdomeApi:
 
     def products(self) -> dict[str, tuple[str, str]]:
         with psycopg2.connect(self.database_url) as conn, conn.cursor() as cur:
-            cur.execute("SELECT external_id, sku, status FROM products WHERE company_id = 'company_1'")
+            cur.execute(
+                "SELECT external_id, sku, status FROM products WHERE company_id = 'company_1'"
+            )
             rows = cur.fetchall()
         conn.close()
         return {external_id: (sku, status) for external_id, sku, status in rows}
@@ -111,9 +113,20 @@ def glassdome(sandbox_cfg: SandboxConfig, tmp_path: Path) -> Iterator[GlassdomeA
     port = free_port()
     log = (tmp_path / "glassdome.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox.glassdome.app", "--port", str(port),
-         "--database-url", database_url, "--seed", "7"],
-        cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "sandbox.glassdome.app",
+            "--port",
+            str(port),
+            "--database-url",
+            database_url,
+            "--seed",
+            "7",
+        ],
+        cwd=PROJECT_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -124,7 +137,9 @@ def glassdome(sandbox_cfg: SandboxConfig, tmp_path: Path) -> Iterator[GlassdomeA
         except requests.RequestException:
             pass
         if time.monotonic() > deadline or process.poll() is not None:
-            raise RuntimeError(f"glassdome stand-in did not start: {(tmp_path / 'glassdome.log').read_text()}")
+            raise RuntimeError(
+                f"glassdome stand-in did not start: {(tmp_path / 'glassdome.log').read_text()}"
+            )
         time.sleep(0.1)
     yield GlassdomeApi(url, database_url, process)
     process.terminate()
@@ -134,7 +149,9 @@ def glassdome(sandbox_cfg: SandboxConfig, tmp_path: Path) -> Iterator[GlassdomeA
 
 
 @pytest.fixture
-def flow_env(meltano_env: dict[str, str], mes_url: str, glassdome: GlassdomeApi, tmp_path: Path) -> dict[str, str]:
+def flow_env(
+    meltano_env: dict[str, str], mes_url: str, glassdome: GlassdomeApi, tmp_path: Path
+) -> dict[str, str]:
     """meltano (prod environment) pointed at this test's MES database and Glassdome API."""
     return {
         **meltano_env,

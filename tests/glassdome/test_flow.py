@@ -1,4 +1,4 @@
-"""End to end through the real meltano CLI: MES Postgres -> tap-mes -> translation -> Glassdome API."""
+"""End to end through the real meltano CLI: MES Postgres -> tap-mes -> translation -> Glassdome."""
 
 from __future__ import annotations
 
@@ -48,7 +48,8 @@ def test_first_run_creates_all_then_noop_then_only_ten_move(
             new_status = "discontinued" if expected[material][1] != "DISCONTINUED" else "released"
             cur.execute(
                 "UPDATE production_orders SET status = %s, updated_at = %s"
-                " WHERE order_id = (SELECT min(order_id) FROM production_orders WHERE material_number = %s)",
+                " WHERE order_id = (SELECT min(order_id) FROM production_orders"
+                " WHERE material_number = %s)",
                 (new_status, future(i), material),
             )
     conn.close()

@@ -17,14 +17,19 @@ from target_glassdome.target import TargetGlassdome
 from sandbox.settings import SandboxConfig
 from tests.glassdome.conftest import API_KEY
 
-TAP_CONFIG: dict[str, object] = {"sqlalchemy_url": "postgresql://unset@127.0.0.1:1/mes", "lookback_seconds": 0}
+TAP_CONFIG: dict[str, object] = {
+    "sqlalchemy_url": "postgresql://unset@127.0.0.1:1/mes",
+    "lookback_seconds": 0,
+}
 TARGET_CONFIG: dict[str, object] = {
     "api_url": "http://127.0.0.1:1",
     "api_key": API_KEY,
     # The suites send generic streams (no sku/status): each record is dead-lettered, and the
     # tests check that the target copes with the message shapes, not that it fails the run.
     "fail_on_rejects": False,
-    "dead_letter_path": str(Path(tempfile.mkdtemp(prefix="glassdome-suite-")) / "dead-letter.jsonl"),
+    "dead_letter_path": str(
+        Path(tempfile.mkdtemp(prefix="glassdome-suite-")) / "dead-letter.jsonl"
+    ),
 }
 
 

@@ -45,7 +45,13 @@ def test_status_table(mes_status: str | None, expected: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("sku", "expected"),
-    [(" sku-delta ", "SKU-DELTA"), ("SKU-ALPHA-NEW", "SKU-ALPHA-NEW"), ("gsku-1", "GSKU-1"), ("  ", None), (None, None)],
+    [
+        (" sku-delta ", "SKU-DELTA"),
+        ("SKU-ALPHA-NEW", "SKU-ALPHA-NEW"),
+        ("gsku-1", "GSKU-1"),
+        ("  ", None),
+        (None, None),
+    ],
 )
 def test_sku_normalisation(sku: str | None, expected: str | None) -> None:
     assert normalise_sku(sku) == expected
@@ -88,26 +94,85 @@ def _messages(*messages: dict) -> str:
 def test_mapper_collapses_rows_to_one_product_per_material_latest_wins() -> None:
     schema = {"type": "object", "properties": {}}
     lines = _messages(
-        {"type": "SCHEMA", "stream": "production_orders", "schema": schema, "key_properties": ["order_id"]},
+        {
+            "type": "SCHEMA",
+            "stream": "production_orders",
+            "schema": schema,
+            "key_properties": ["order_id"],
+        },
         {"type": "SCHEMA", "stream": "mvke", "schema": schema, "key_properties": ["matnr"]},
         {"type": "SCHEMA", "stream": "mara", "schema": schema, "key_properties": ["matnr"]},
-        {"type": "RECORD", "stream": "production_orders", "record": {
-            "order_id": 1, "material_number": "MAT-1002", "sku": "SKU-BETA", "status": "INACTIVE",
-            "updated_at": "2024-03-12T09:30:00+00:00", "deleted_at": None}},
-        {"type": "RECORD", "stream": "production_orders", "record": {
-            "order_id": 2, "material_number": "MAT-1008", "sku": "SKU-THETA", "status": "blocked",
-            "updated_at": "2024-04-01T00:00:00+00:00", "deleted_at": "2024-04-01T00:00:00+00:00"}},
-        {"type": "RECORD", "stream": "mara", "record": {"matnr": "MAT-1002", "updated_at": "2024-05-01T00:00:00+00:00"}},
-        {"type": "STATE", "value": {"bookmarks": {"production_orders": {"replication_key_value": "x"}}}},
-        {"type": "RECORD", "stream": "mvke", "record": {
-            "matnr": "MAT-1002", "sku": "SKU-BETA", "status": "ACTIVE", "updated_at": "2024-03-10T09:00:00+00:00"}},
-        {"type": "RECORD", "stream": "mvke", "record": {
-            "matnr": "MAT-1004", "sku": " sku-delta ", "status": "blocked", "updated_at": "2024-03-10T09:00:00+00:00"}},
-        {"type": "RECORD", "stream": "mvke", "record": {
-            "matnr": "MAT-1009", "sku": "SKU-IOTA", "status": "on hold", "updated_at": "2024-03-10T09:00:00+00:00"}},
+        {
+            "type": "RECORD",
+            "stream": "production_orders",
+            "record": {
+                "order_id": 1,
+                "material_number": "MAT-1002",
+                "sku": "SKU-BETA",
+                "status": "INACTIVE",
+                "updated_at": "2024-03-12T09:30:00+00:00",
+                "deleted_at": None,
+            },
+        },
+        {
+            "type": "RECORD",
+            "stream": "production_orders",
+            "record": {
+                "order_id": 2,
+                "material_number": "MAT-1008",
+                "sku": "SKU-THETA",
+                "status": "blocked",
+                "updated_at": "2024-04-01T00:00:00+00:00",
+                "deleted_at": "2024-04-01T00:00:00+00:00",
+            },
+        },
+        {
+            "type": "RECORD",
+            "stream": "mara",
+            "record": {"matnr": "MAT-1002", "updated_at": "2024-05-01T00:00:00+00:00"},
+        },
+        {
+            "type": "STATE",
+            "value": {"bookmarks": {"production_orders": {"replication_key_value": "x"}}},
+        },
+        {
+            "type": "RECORD",
+            "stream": "mvke",
+            "record": {
+                "matnr": "MAT-1002",
+                "sku": "SKU-BETA",
+                "status": "ACTIVE",
+                "updated_at": "2024-03-10T09:00:00+00:00",
+            },
+        },
+        {
+            "type": "RECORD",
+            "stream": "mvke",
+            "record": {
+                "matnr": "MAT-1004",
+                "sku": " sku-delta ",
+                "status": "blocked",
+                "updated_at": "2024-03-10T09:00:00+00:00",
+            },
+        },
+        {
+            "type": "RECORD",
+            "stream": "mvke",
+            "record": {
+                "matnr": "MAT-1009",
+                "sku": "SKU-IOTA",
+                "status": "on hold",
+                "updated_at": "2024-03-10T09:00:00+00:00",
+            },
+        },
     )
     result = subprocess.run(
-        [str(VENV_BIN / "map-mes-glassdome")], input=lines, capture_output=True, text=True, check=True, timeout=60
+        [str(VENV_BIN / "map-mes-glassdome")],
+        input=lines,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     out = [json.loads(line) for line in result.stdout.splitlines()]
     schemas = [m for m in out if m["type"] == "SCHEMA"]

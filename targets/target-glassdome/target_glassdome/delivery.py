@@ -64,6 +64,7 @@ class Delivery:
         self.listing_offset = 0
         self.listing_read = 0
         self.listing_exhausted = False
+        self.batch_written = False  # set after a drained batch; the target then emits STATE
         self._lock = threading.Lock()
         self.rejected = 0
         self.deferred: list[tuple[t.Callable[..., None], dict[str, t.Any]]] = []

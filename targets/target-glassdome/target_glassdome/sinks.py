@@ -83,6 +83,7 @@ class ProductsSink(BatchSink):
         self.dispatch()
         self.wait()
         self.delivery.retry_deferred(self.tally)
+        self.delivery.batch_written = True
 
     @override
     def clean_up(self) -> None:

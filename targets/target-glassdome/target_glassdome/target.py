@@ -145,6 +145,17 @@ class TargetGlassdome(Target):
         )
 
     @override
+    def _process_record_message(self, message_dict: dict) -> None:
+        super()._process_record_message(message_dict)
+        # The SDK emits STATE only at the end of input (or every 5 minutes). Once a full batch
+        # is written, every record before the latest STATE is in Glassdome: emit it now, so a
+        # killed run resumes close to where it stopped.
+        delivery = self.__dict__.get("delivery")
+        if delivery is not None and delivery.batch_written:
+            delivery.batch_written = False
+            self.drain_all()
+
+    @override
     def process_endofpipe(self) -> None:
         super().process_endofpipe()
         if "delivery" not in self.__dict__:
