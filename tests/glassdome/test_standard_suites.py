@@ -7,6 +7,7 @@ filled in by a class fixture once the session sandbox is up (the runners keep th
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,9 @@ from singer_sdk.testing import get_tap_test_class, get_target_test_class
 from tap_mes.tap import TapMes
 from target_glassdome.target import TargetGlassdome
 
+from sandbox import mes
 from sandbox.settings import SandboxConfig
-from tests.glassdome.conftest import API_KEY
+from tests.glassdome.conftest import API_KEY, create_database, drop_database
 
 TAP_CONFIG: dict[str, object] = {
     "sqlalchemy_url": "postgresql://unset@127.0.0.1:1/mes",
@@ -35,8 +37,12 @@ TARGET_CONFIG: dict[str, object] = {
 
 class TestTapMes(get_tap_test_class(TapMes, config=TAP_CONFIG)):  # type: ignore[misc]
     @pytest.fixture(scope="class", autouse=True)
-    def _sandbox_mes(self, sandbox_cfg: SandboxConfig) -> None:
-        TAP_CONFIG["sqlalchemy_url"] = sandbox_cfg.postgres_url("mes")
+    def _seeded_mes(self, sandbox_cfg: SandboxConfig) -> Iterator[None]:
+        url = create_database(sandbox_cfg, "mes_suite")  # private: other areas may fill `mes`
+        mes.create_schema(url)
+        TAP_CONFIG["sqlalchemy_url"] = url
+        yield
+        drop_database(sandbox_cfg, url)
 
 
 class TestTargetGlassdome(get_target_test_class(TargetGlassdome, config=TARGET_CONFIG)):  # type: ignore[misc]

@@ -63,6 +63,11 @@ class MesStream(SQLStream):
         self.replication_key = self.replication_key_column
 
     @classmethod
+    def stream_name(cls) -> str:
+        """The `name` a subclass declares (the SDK types `name` as per instance)."""
+        return str(cls.__dict__.get("name") or next(c.__dict__["name"] for c in cls.__mro__))
+
+    @classmethod
     def catalog_entry_dict(cls) -> dict[str, t.Any]:
         schema = {"type": "object", "properties": cls.properties}
         rk = cls.replication_key_column
@@ -75,10 +80,11 @@ class MesStream(SQLStream):
         )
         if rk:
             metadata.root.replication_key = rk
+        name = cls.stream_name()
         return CatalogEntry(
-            tap_stream_id=cls.name,
-            stream=cls.name,
-            table=cls.table or cls.name,
+            tap_stream_id=name,
+            stream=name,
+            table=cls.table or name,
             key_properties=list(cls.key_columns),
             replication_key=rk,
             replication_method="INCREMENTAL" if rk else "FULL_TABLE",

@@ -93,7 +93,7 @@ class QueryStream(MesStream):
 
     @override
     def source(self) -> sa.FromClause:
-        columns = [sa.column(c) for c in self.properties]
+        columns: list[sa.ColumnClause[t.Any]] = [sa.column(c) for c in self.properties]
         return sa.text(self.query).columns(*columns).subquery(self.name)
 
 

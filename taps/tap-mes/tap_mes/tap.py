@@ -75,21 +75,23 @@ class TapMes(SQLTap):
         """The table streams plus one per `custom_streams` entry."""
         stream_types: list[type[MesStream]] = [*STREAM_TYPES]
         for definition in self.config.get("custom_streams") or []:
-            if definition["name"] in {s.name for s in stream_types}:
+            if definition["name"] in {s.stream_name() for s in stream_types}:
                 raise ConfigValidationError(f"custom stream {definition['name']!r} clashes")
             stream_types.append(query_stream_type(definition))
         return stream_types
 
     @override
-    def discover_streams(self) -> list[MesStream]:  # type: ignore[override]
+    def discover_streams(self) -> list[MesStream]:
         # Schemas are declared, not reflected: discovery costs no database round trip.
         stream_types = self.stream_types()
-        entries = {}
+        entries: dict[str, dict[str, t.Any]] = {}
         if self.input_catalog:
             entries = {e["tap_stream_id"]: e for e in self.input_catalog.to_dict()["streams"]}
         return [
             stream_type(
-                tap=self, connector=self.tap_connector, catalog_entry=entries.get(stream_type.name)
+                tap=self,
+                connector=self.tap_connector,
+                catalog_entry=entries.get(stream_type.stream_name()),
             )
             for stream_type in stream_types
         ]
