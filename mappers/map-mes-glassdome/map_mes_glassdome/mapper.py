@@ -9,6 +9,7 @@ from connector_kit.config_files import run_cli
 from singer_sdk import InlineMapper
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader, MsgSpecWriter
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage, StateMessage
 from typing_extensions import override
 
@@ -83,8 +84,11 @@ class MesToGlassdomeMapper(InlineMapper):
 
     @override
     def map_batch_message(self, message_dict: dict) -> t.Iterable[Message]:
-        self.logger.warning("skipping BATCH message %s", logs.kv(stream=message_dict["stream"]))
-        return []
+        # Dropping a BATCH would let its STATE pass with the rows never sent: refuse instead.
+        raise ConfigValidationError(
+            f"BATCH messages are not supported (stream {message_dict['stream']!r}): "
+            "run tap-mes without batch_config for this flow"
+        )
 
     @override
     def process_endofpipe(self) -> None:
