@@ -92,8 +92,8 @@ class MesStream(SQLStream):
             metadata=metadata,
         ).to_dict()
 
-    def source(self) -> sa.FromClause:
-        """The table, or a subquery for a configured stream."""
+    def source(self, start: dt.datetime | None = None) -> sa.FromClause:
+        """The table, or a subquery for a configured stream (which may use `start`)."""
         return sa.table(self.table or self.name, *(sa.column(c) for c in self.properties))
 
     def start_after_lookback(self, context: Context | None) -> dt.datetime | None:
@@ -107,12 +107,12 @@ class MesStream(SQLStream):
 
     @override
     def build_query(self, *, context: Context | None = None) -> sa.Select:
-        source = self.source()
+        start = self.start_after_lookback(context) if self.replication_key else None
+        source = self.source(start)
         selected = [c for c in self.get_selected_schema()["properties"] if c in self.properties]
         query = sa.select(*(source.c[c] for c in selected))
         if self.replication_key:
             column = source.c[self.replication_key]
-            start = self.start_after_lookback(context)
             if start is not None:
                 query = query.where(column >= start)
             # Key columns break ties so a resumed read sees the same order.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import typing as t
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ TEXT = {"type": ["string"]}
 TEXT_OR_NULL = {"type": ["string", "null"]}
 TIMESTAMP = {"type": ["string"], "format": "date-time"}
 TIMESTAMP_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+EARLIEST = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
 
 
 class ProductionOrdersStream(MesStream):
@@ -87,14 +89,21 @@ STREAM_TYPES: tuple[type[MesStream], ...] = (
 
 
 class QueryStream(MesStream):
-    """A stream defined in config (`custom_streams`) by a SQL query and its column types."""
+    """A stream defined in config (`custom_streams`) by a SQL query and its column types.
+
+    The query may use `:start` (the bookmark minus the lookback, or the year 1 on a first
+    run) to filter its inner tables, so an incremental run reads only recent rows.
+    """
 
     query: str = ""
 
     @override
-    def source(self) -> sa.FromClause:
+    def source(self, start: dt.datetime | None = None) -> sa.FromClause:
         columns: list[sa.ColumnClause[t.Any]] = [sa.column(c) for c in self.properties]
-        return sa.text(self.query).columns(*columns).subquery(self.name)
+        text = sa.text(self.query)
+        if ":start" in self.query:
+            text = text.bindparams(start=start or EARLIEST)
+        return text.columns(*columns).subquery(self.name)
 
 
 def query_stream_type(definition: dict[str, t.Any]) -> type[QueryStream]:
