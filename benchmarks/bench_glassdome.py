@@ -13,6 +13,7 @@ Run: `.venv/bin/python benchmarks/bench_glassdome.py [products]` (an ephemeral s
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -157,6 +158,7 @@ def main() -> None:
         )
     finally:
         sandbox.down(cfg)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
