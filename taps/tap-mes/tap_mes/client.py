@@ -36,7 +36,8 @@ class MesConnector(SQLConnector):
 class MesStream(SQLStream):
     """A table (or a configured query) read in `updated_at` order from a bookmark.
 
-    Subclasses set `name`, `table`, `primary_keys` and `properties`. The read starts at the
+    Subclasses set `name`, `key_columns` and `properties` (and `table` if it differs from
+    `name`). The read starts at the
     bookmark minus the lookback window, so rows committed late with an earlier `updated_at` are
     still picked up; the re-read rows are harmless because the targets are idempotent.
     """
