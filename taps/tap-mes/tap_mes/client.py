@@ -37,9 +37,9 @@ class MesStream(SQLStream):
     """A table (or a configured query) read in `updated_at` order from a bookmark.
 
     Subclasses set `name`, `key_columns` and `properties` (and `table` if it differs from
-    `name`). The read starts at the
-    bookmark minus the lookback window, so rows committed late with an earlier `updated_at` are
-    still picked up; the re-read rows are harmless because the targets are idempotent.
+    `name`). The read starts at the bookmark minus the lookback window, so rows committed
+    late with an earlier `updated_at` are still picked up; the re-read rows are harmless
+    because the targets are idempotent.
     """
 
     connector_class = MesConnector
