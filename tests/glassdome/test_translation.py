@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import json
 import re
@@ -78,13 +77,17 @@ def test_yaml_table_is_the_expected_translation() -> None:
     assert TABLES.statuses == STATUS_TABLE
 
 
-def test_meltano_stream_map_uses_the_same_status_table() -> None:
-    """The literal `tap-mes target-glassdome` pair translates with a stream map; keep it equal."""
+def test_material_latest_sql_uses_the_same_status_table() -> None:
+    """Both meltano routes translate in the `material_latest` custom-stream SQL; keep it equal."""
     config = yaml.safe_load((PROJECT_ROOT / "meltano" / "glassdome.meltano.yml").read_text())
-    (loader,) = config["plugins"]["loaders"]
-    expression = loader["config"]["stream_maps"]["material_latest"]["status"]
-    table = ast.literal_eval(re.search(r"\{.*\}", expression, re.S).group(0))  # type: ignore[union-attr]
-    assert table == TABLES.statuses
+    (tap,) = config["plugins"]["extractors"]
+    (stream,) = tap["config"]["custom_streams"]
+    case = re.search(r"CASE lower\(btrim\(status\b.*?\bEND AS status\b", stream["sql"], re.S)
+    assert case is not None, stream["sql"]
+    pairs = re.findall(r"WHEN '([^']*)' THEN '([^']*)'", case.group(0))
+    assert len(pairs) == len(dict(pairs))  # no spelling listed twice
+    assert dict(pairs) == TABLES.statuses
+    assert "ELSE" not in case.group(0)  # an unknown spelling stays null, never guessed
 
 
 def _messages(*messages: dict) -> str:

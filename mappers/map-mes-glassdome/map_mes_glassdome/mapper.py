@@ -13,13 +13,20 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage, StateMessage
 from typing_extensions import override
 
-from map_mes_glassdome.translation import PRODUCT_SCHEMA, LatestWins, Tables, to_product
+from map_mes_glassdome.translation import (
+    PRODUCT_SCHEMA,
+    LatestWins,
+    Tables,
+    product_fields,
+    to_product,
+)
 
 
 class MesToGlassdomeMapper(InlineMapper):
     """Translates MES production orders and sales rows into Glassdome products.
 
     - Soft-deleted rows (`deleted_at` set) are skipped: they do not change a product.
+    - Streams translated upstream (`material_latest`, by its SQL) are forwarded as they are.
     - Latest update wins per material across all source streams (see LatestWins).
     - STATE passes through unchanged, so bookmarks still follow the target's flushes.
     """
@@ -49,22 +56,25 @@ class MesToGlassdomeMapper(InlineMapper):
 
     @override
     def map_schema_message(self, message_dict: dict) -> t.Iterable[Message]:
-        if message_dict["stream"] not in self.tables.sources or self.schema_sent:
+        if not self.tables.carries_products(message_dict["stream"]) or self.schema_sent:
             return
         self.schema_sent = True
         yield SchemaMessage(self.output_stream, PRODUCT_SCHEMA, key_properties=["id"])
 
     @override
     def map_record_message(self, message_dict: dict) -> t.Iterable[Message]:
-        material_column = self.tables.sources.get(message_dict["stream"])
-        if material_column is None:
+        stream = message_dict["stream"]
+        if not self.tables.carries_products(stream):
             return
         row = message_dict["record"]
         self.counts["read"] += 1
         if row.get("deleted_at"):
             self.counts["deleted"] += 1
             return
-        product = to_product(row, material_column, self.tables)
+        if stream in self.tables.translated:
+            product = product_fields(row)
+        else:
+            product = to_product(row, self.tables.sources[stream], self.tables)
         if not self.latest.admit(product["id"], row.get("updated_at")):
             self.counts["superseded"] += 1
             return

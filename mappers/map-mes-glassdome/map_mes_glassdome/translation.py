@@ -28,7 +28,8 @@ class Tables:
     """The translation data: status spellings and the streams that carry products."""
 
     statuses: dict[str, str]
-    sources: dict[str, str]
+    sources: dict[str, str]  # raw MES stream -> its material column
+    translated: frozenset[str] = frozenset()  # streams already in product shape
 
     @classmethod
     def load(cls, path: Path = TABLES) -> Tables:
@@ -37,7 +38,14 @@ class Tables:
         unknown = set(statuses.values()) - GLASSDOME_STATUSES
         if unknown:
             raise ValueError(f"translation maps to non-Glassdome statuses: {sorted(unknown)}")
-        return cls(statuses=statuses, sources={str(k): str(v) for k, v in data["sources"].items()})
+        return cls(
+            statuses=statuses,
+            sources={str(k): str(v) for k, v in data["sources"].items()},
+            translated=frozenset(str(s) for s in data.get("translated") or ()),
+        )
+
+    def carries_products(self, stream: str) -> bool:
+        return stream in self.sources or stream in self.translated
 
 
 def glassdome_status(mes_status: str | None, statuses: dict[str, str]) -> str | None:
@@ -81,7 +89,7 @@ class LatestWins:
 
 
 def to_product(row: dict[str, t.Any], material_column: str, tables: Tables) -> dict[str, t.Any]:
-    """One MES row (order, sales row or latest-row view) as a Glassdome product."""
+    """One raw MES row (order or sales row) as a Glassdome product."""
     source_status = row.get("status")
     return {
         "id": str(row[material_column]).strip(),
@@ -89,3 +97,8 @@ def to_product(row: dict[str, t.Any], material_column: str, tables: Tables) -> d
         "status": glassdome_status(source_status, tables.statuses),
         "source_status": source_status,
     }
+
+
+def product_fields(row: dict[str, t.Any]) -> dict[str, t.Any]:
+    """A row already translated upstream (see `Tables.translated`), as a product."""
+    return {name: row.get(name) for name in PRODUCT_SCHEMA["properties"]}
