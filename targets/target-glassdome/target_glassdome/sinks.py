@@ -39,6 +39,8 @@ class ProductsSink(BatchSink):
         self.max_in_flight = 2 * int(self.config.get("max_concurrency", 4))
         self.started = time.monotonic()
         self.retried_before = self.delivery.client.retried
+        # The SDK already drops `_sdc_*` fields unless add_record_metadata is on.
+        self.strip_metadata = self.include_sdc_metadata_properties
 
     @cached_property
     @override
@@ -49,8 +51,9 @@ class ProductsSink(BatchSink):
 
     @override
     def process_record(self, record: dict, context: dict) -> None:
-        self.tally.add("read")
-        record = {k: v for k, v in record.items() if not k.startswith("_sdc_")}
+        self.tally.read += 1  # only this (the reading) thread counts reads: no lock
+        if self.strip_metadata:
+            record = {k: v for k, v in record.items() if not k.startswith("_sdc_")}
         reason = problem(record)
         if reason is not None:
             self.delivery.reject(record, reason, self.tally, stream=self.stream_name)
