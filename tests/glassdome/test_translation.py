@@ -7,37 +7,36 @@ import json
 import re
 import subprocess
 
+import psycopg2
 import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from map_mes_glassdome.translation import LatestWins, Tables, glassdome_status, normalise_sku
 
-from sandbox.settings import PROJECT_ROOT
+from sandbox.settings import PROJECT_ROOT, SandboxConfig
 from tests.conftest import VENV_BIN
 from tests.glassdome.conftest import STATUS_TABLE
 
 TABLES = Tables.load()
+STATUS_CASES: list[tuple[str | None, str | None]] = [
+    ("active", "ACTIVE"),
+    ("ACTIVE", "ACTIVE"),
+    ("Active  ", "ACTIVE"),
+    ("ACTIVE ", "ACTIVE"),
+    ("released", "ACTIVE"),
+    ("inactive", "INACTIVE"),
+    ("INACTIVE ", "INACTIVE"),
+    ("blocked", "INACTIVE"),
+    ("discontinued", "DISCONTINUED"),
+    ("on hold", None),
+    ("activ", None),
+    ("", None),
+    (None, None),
+]
 
 
-@pytest.mark.parametrize(
-    ("mes_status", "expected"),
-    [
-        ("active", "ACTIVE"),
-        ("ACTIVE", "ACTIVE"),
-        ("Active  ", "ACTIVE"),
-        ("ACTIVE ", "ACTIVE"),
-        ("released", "ACTIVE"),
-        ("inactive", "INACTIVE"),
-        ("INACTIVE ", "INACTIVE"),
-        ("blocked", "INACTIVE"),
-        ("discontinued", "DISCONTINUED"),
-        ("on hold", None),
-        ("activ", None),
-        ("", None),
-        (None, None),
-    ],
-)
+@pytest.mark.parametrize(("mes_status", "expected"), STATUS_CASES)
 def test_status_table(mes_status: str | None, expected: str | None) -> None:
     assert glassdome_status(mes_status, TABLES.statuses) == expected
 
@@ -88,6 +87,24 @@ def test_material_latest_sql_uses_the_same_status_table() -> None:
     assert len(pairs) == len(dict(pairs))  # no spelling listed twice
     assert dict(pairs) == TABLES.statuses
     assert "ELSE" not in case.group(0)  # an unknown spelling stays null, never guessed
+
+
+@pytest.mark.parametrize(("mes_status", "expected"), [*STATUS_CASES, ("\tblocked\n", "INACTIVE")])
+def test_material_latest_sql_translates_like_the_mapper(
+    sandbox_cfg: SandboxConfig, mes_status: str | None, expected: str | None
+) -> None:
+    """The SQL `CASE` (trimming, case folding) run by Postgres, one row per case."""
+    config = yaml.safe_load((PROJECT_ROOT / "meltano" / "glassdome.meltano.yml").read_text())
+    (stream,) = config["plugins"]["extractors"][0]["config"]["custom_streams"]
+    case = re.search(r"CASE lower\(btrim\(status\b.*?\bEND\b", stream["sql"], re.S)
+    assert case is not None
+    with psycopg2.connect(sandbox_cfg.postgres_url("postgres")) as conn, conn.cursor() as cur:
+        cur.execute(
+            f"SELECT {case.group(0)} FROM (SELECT %s::text AS status) AS row", (mes_status,)
+        )
+        (translated,) = cur.fetchone()
+    conn.close()
+    assert translated == expected == glassdome_status(mes_status, TABLES.statuses)
 
 
 def _messages(*messages: dict) -> str:
