@@ -1,0 +1,108 @@
+"""TargetPostgres: settings and wiring only; the work is in sinks.py and loader.py."""
+
+from __future__ import annotations
+
+from singer_sdk import typing as th
+from singer_sdk.sql import SQLTarget
+
+from target_postgres.sinks import PostgresSink
+
+
+class TargetPostgres(SQLTarget):
+    """Singer target for PostgreSQL: COPY + one INSERT ... ON CONFLICT per batch."""
+
+    name = "target-postgres"
+    default_sink_class = PostgresSink
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "database_url",
+            th.StringType,
+            secret=True,
+            title="Database URL",
+            description="postgresql://user:password@host:port/db. Wins over the parts below; "
+            "when neither is set, $DATABASE_URL is used.",
+        ),
+        th.Property(
+            "host", th.StringType, title="Host", description="Server host, when no database_url."
+        ),
+        th.Property("port", th.IntegerType, default=5432, title="Port", description="Server port."),
+        th.Property(
+            "user", th.StringType, default="postgres", title="User", description="Login role."
+        ),
+        th.Property(
+            "password", th.StringType, secret=True, title="Password", description="Login password."
+        ),
+        th.Property("database", th.StringType, title="Database", description="Database name."),
+        th.Property(
+            "sslmode", th.StringType, title="SSL mode", description="libpq sslmode, e.g. require."
+        ),
+        th.Property(
+            "default_target_schema",
+            th.StringType,
+            title="Default target schema",
+            description="Schema for every stream. Unset: `<schema>-<table>` stream names give "
+            "the schema, others go to public.",
+        ),
+        th.Property(
+            "batch_size_rows",
+            th.IntegerType,
+            default=50_000,
+            title="Batch size (rows)",
+            description="RECORD messages buffered per stream before one COPY + merge transaction.",
+        ),
+        th.Property(
+            "load_method",
+            th.StringType,
+            default="upsert",
+            allowed_values=["upsert", "append-only", "overwrite"],
+            title="Load method",
+            description="upsert: INSERT ... ON CONFLICT on the stream key (keyless streams "
+            "append); append-only: always insert; overwrite: empty the table in the first batch's "
+            "transaction, then upsert.",
+        ),
+        th.Property(
+            "hard_delete",
+            th.BooleanType,
+            default=False,
+            title="Hard delete",
+            description="Delete rows whose record is marked deleted (_sdc_deleted_at or "
+            "soft_delete_property set) or whose version is older than an ACTIVATE_VERSION, "
+            "instead of keeping them soft-deleted.",
+        ),
+        th.Property(
+            "soft_delete_property",
+            th.StringType,
+            default="deleted_at",
+            title="Soft delete property",
+            description="Record property whose non-null value marks the record deleted (the "
+            "source's own soft delete). Empty string: only _sdc_deleted_at counts.",
+        ),
+        th.Property(
+            "validate_records",
+            th.BooleanType,
+            default=True,
+            title="Validate records",
+            description="JSON Schema validation of RECORD messages (the largest per-record "
+            "cost). Turn off for trusted taps; BATCH files are never validated row by row.",
+        ),
+        th.Property(
+            "add_record_metadata",
+            th.BooleanType,
+            default=False,
+            title="Add record metadata",
+            description="Add the _sdc_extracted_at/_received_at/_batched_at/_deleted_at/"
+            "_sequence/_table_version/_sync_started_at columns.",
+        ),
+        th.Property(
+            "clean_up_batch_files",
+            th.BooleanType,
+            default=True,
+            title="Clean up batch files",
+            description="Delete each BATCH file once its rows are committed.",
+        ),
+    ).to_dict()
+
+
+if __name__ == "__main__":
+    TargetPostgres.cli()
