@@ -147,6 +147,8 @@ def _arrow_for_csv(batch: pa.RecordBatch, wanted: dict[str, Column]) -> pa.Recor
         array, kind = original, original.type
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
             array = pc.replace_substring(array, "\x00", NUL_REPLACEMENT)
+            if column.is_json:
+                array = _without_json_nul_escapes(array)
         elif pa.types.is_nested(kind) or pa.types.is_binary(kind) or column.is_json:
             array = pa.array(
                 [None if v is None else json_text(v) for v in array.to_pylist()], pa.string()
@@ -154,6 +156,16 @@ def _arrow_for_csv(batch: pa.RecordBatch, wanted: dict[str, Column]) -> pa.Recor
         arrays.append(array)
         names.append(column.name)
     return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def _without_json_nul_escapes(array: pa.Array) -> pa.Array:
+    """JSON texts for jsonb: \\u0000 escapes -> \\ufffd (RE2 has no lookbehind, so the
+    preceding character is matched; a second pass catches back-to-back escapes)."""
+    for _ in range(4):
+        if not pc.any(pc.match_substring(array, "\\u0000")).as_py():
+            break
+        array = pc.replace_substring_regex(array, r"((?:^|[^\\])(?:\\\\)*)\\u0000", r"\1\\ufffd")
+    return array
 
 
 def parquet_source(opener: Callable[[], IO[bytes]], columns: list[Column]) -> Source:
