@@ -149,6 +149,10 @@ def _arrow_for_csv(batch: pa.RecordBatch, wanted: dict[str, Column]) -> pa.Recor
             array = pc.replace_substring(array, "\x00", NUL_REPLACEMENT)
             if column.is_json:
                 array = _without_json_nul_escapes(array)
+        elif pa.types.is_timestamp(kind) and kind.tz is not None:
+            # Arrow keeps UTC instants; written without a zone (the session is UTC) it is
+            # ~20x faster than per-value time zone formatting
+            array = array.cast(pa.timestamp(kind.unit))
         elif pa.types.is_nested(kind) or pa.types.is_binary(kind) or column.is_json:
             array = pa.array(
                 [None if v is None else json_text(v) for v in array.to_pylist()], pa.string()
