@@ -64,7 +64,8 @@ def _messages(url: str) -> list[bytes]:
     conn = psycopg2.connect(url, options="-c TimeZone=UTC")
     with conn.cursor() as cur:
         cur.execute(
-            f"SELECT row_to_json(t)::text FROM (SELECT {COLUMNS} FROM production_orders) t ORDER BY 1"
+            f"SELECT row_to_json(t)::text FROM (SELECT {COLUMNS} FROM production_orders) t"
+            " ORDER BY 1"
         )
         lines += [
             '{"type":"RECORD","stream":"production_orders","record":' + r[0] + "}" for r in cur
@@ -77,7 +78,8 @@ def _messages(url: str) -> list[bytes]:
 def _fingerprint(url: str, table: str) -> tuple[int, str]:
     return query(
         url,
-        f"SELECT count(*), md5(string_agg(row({COLUMNS})::text, '|' ORDER BY order_id)) FROM {table}",
+        f"SELECT count(*), md5(string_agg(row({COLUMNS})::text, '|' ORDER BY order_id))"
+        f" FROM {table}",
     )[0]
 
 

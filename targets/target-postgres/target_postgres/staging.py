@@ -10,11 +10,14 @@ PostgreSQL text cannot hold NUL (U+0000): every path replaces it with U+FFFD (se
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import gzip
 import io
+import queue
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -95,29 +98,61 @@ class Source:
 
 
 class _ChunkReader(io.RawIOBase):
-    """A read()-able byte stream over an iterator of byte chunks (no whole-batch buffer)."""
+    """A read()-able byte stream over chunks made on a helper thread.
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = b""
+    pyarrow and zlib release the GIL, and so does libpq while sending, so decoding the
+    next chunk overlaps with Postgres ingesting the previous one. The queue is bounded:
+    memory stays at a few chunks whatever the file size.
+    """
+
+    _END = object()
+
+    def __init__(self, chunks: Iterator[bytes], depth: int = 4) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._pending = memoryview(b"")
+        self._done = False
+        self._thread = threading.Thread(target=self._produce, args=(chunks,), daemon=True)
+        self._thread.start()
+
+    def _produce(self, chunks: Iterator[bytes]) -> None:
+        try:
+            for chunk in chunks:
+                if self._stop.is_set():
+                    return
+                self._queue.put(chunk)
+            self._queue.put(self._END)
+        except BaseException as exc:  # handed to the reading side
+            self._queue.put(exc)
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        size = 1 << 20 if size is None or size < 0 else size
-        while len(self._pending) < size:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            self._pending += chunk
+        while not self._pending and not self._done:
+            item = self._queue.get()
+            if item is self._END:
+                self._done = True
+            elif isinstance(item, BaseException):
+                self._done = True
+                raise item
+            else:
+                self._pending = memoryview(item)
+        size = len(self._pending) if size is None or size < 0 else size
         data, self._pending = self._pending[:size], self._pending[size:]
-        return data
+        return bytes(data)
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.05)
+        super().close()
 
 
 def records_source(records: Sequence[dict[str, Any]], columns: list[Column]) -> Source:
