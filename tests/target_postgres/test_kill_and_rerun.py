@@ -136,3 +136,42 @@ def test_kill_mid_load_then_rerun_equals_source(
     )
     assert rerun.returncode == 0, rerun.stderr.decode()[-2000:]
     assert _fingerprint(warehouse_url, table) == _fingerprint(source_url, "production_orders")
+
+
+def test_a_dropped_connection_between_batches_is_retried(
+    source_url: str, warehouse_url: str, schema: str, tmp_path: Path
+) -> None:
+    config_path = tmp_path / "config.json"
+    config_path.write_text(
+        json.dumps(
+            {
+                "database_url": warehouse_url,
+                "default_target_schema": schema,
+                "batch_size_rows": 2_000,
+                "validate_records": False,
+            }
+        )
+    )
+    messages = _messages(source_url)
+    table = f'"{schema}".production_orders'
+    target = _start_target(config_path)
+    assert target.stdin is not None
+    half = len(messages) // 2
+    target.stdin.writelines(messages[:half])
+    target.stdin.flush()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        exists = query(warehouse_url, "SELECT to_regclass(%s) IS NOT NULL", (table,))[0][0]
+        if exists and query(warehouse_url, f"SELECT count(*) FROM {table}")[0][0] >= 4_000:
+            break
+        time.sleep(0.05)
+    dropped = query(
+        warehouse_url,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE application_name = 'target-postgres' AND pid <> pg_backend_pid()",
+    )[0][0]
+    assert dropped >= 1
+    target.stdin.writelines(messages[half:])
+    target.stdin.close()
+    assert target.wait(timeout=120) == 0
+    assert _fingerprint(warehouse_url, table) == _fingerprint(source_url, "production_orders")

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg2
+from connector_kit import retry
 from connector_kit.logs import register_secret
 from psycopg2.extensions import connection as Connection
 from singer_sdk.exceptions import ConfigValidationError
@@ -40,10 +41,15 @@ def libpq_url(config: dict[str, Any]) -> str:
     return urlunsplit(("postgresql", *parts[1:]))
 
 
+# a server restarting or a dropped connection: retried (the batch transaction is atomic)
+TRANSIENT = (psycopg2.OperationalError, psycopg2.InterfaceError)
+
+
 def connect(config: dict[str, Any], application_name: str = "target-postgres") -> Connection:
     """A psycopg2 connection in UTC, so naive timestamps mean UTC and output is stable."""
-    return psycopg2.connect(
-        libpq_url(config), options="-c TimeZone=UTC", application_name=application_name
+    url = libpq_url(config)
+    return retry.policy(attempts=5, retry_on=TRANSIENT)(
+        psycopg2.connect, url, options="-c TimeZone=UTC", application_name=application_name
     )
 
 

@@ -7,6 +7,7 @@ goes through the staging table instead, so the result is always the upsert's res
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,7 +75,8 @@ def load(conn: Connection, plan: LoadPlan, source: Source) -> LoadResult:
                 result = _load_staged(cur, plan, source)
         conn.commit()
     except BaseException:
-        conn.rollback()
+        with contextlib.suppress(psycopg2.Error):  # a dropped connection cannot roll back
+            conn.rollback()
         raise
     plan.truncate_first = False
     return result
@@ -211,7 +213,3 @@ def _hard_delete(cur: Any, plan: LoadPlan, staged: sql.Composable, deleted: sql.
     )
     if cur.rowcount:
         logger.info("event=hard_deleted table=%s rows=%d", plan.table.display, cur.rowcount)
-
-
-def is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, psycopg2.OperationalError)

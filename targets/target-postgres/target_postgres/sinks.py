@@ -7,13 +7,14 @@ import time
 from collections.abc import Sequence
 from typing import IO, Any
 
+from connector_kit import retry
 from singer_sdk.sql import SQLSink
 from typing_extensions import override
 from upath import UPath
 
 from target_postgres import loader, staging, table
 from target_postgres.columns import Column, sql_type_for
-from target_postgres.connector import PostgresConnector, connect
+from target_postgres.connector import TRANSIENT, PostgresConnector, connect
 
 SDC_DELETED_AT = "_sdc_deleted_at"
 SDC_TABLE_VERSION = "_sdc_table_version"
@@ -83,7 +84,11 @@ class PostgresSink(SQLSink[PostgresConnector]):
 
     def _load(self, source: staging.Source, origin: str) -> int:
         started = time.perf_counter()
-        result = loader.load(self._conn, self._plan, source)
+        for attempt in retry.policy(attempts=4, retry_on=TRANSIENT, logger=self.logger):
+            with attempt:
+                if self._conn.closed:
+                    self._conn = connect(dict(self.config))
+                result = loader.load(self._conn, self._plan, source)
         self.logger.info(
             "event=batch_loaded stream=%s table=%s origin=%s path=%s rows=%d seconds=%.3f",
             self.stream_name,

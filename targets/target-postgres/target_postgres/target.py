@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from singer_sdk import typing as th
-from singer_sdk.sql import SQLTarget
+import sys
+from typing import Any
 
+import psycopg2
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.sql import SQLTarget
+from typing_extensions import override
+
+from target_postgres.columns import IncompatibleColumnTypeError
 from target_postgres.sinks import PostgresSink
 
 
@@ -102,6 +109,16 @@ class TargetPostgres(SQLTarget):
             description="Delete each BATCH file once its rows are committed.",
         ),
     ).to_dict()
+
+    @classmethod
+    @override
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Expected failures end with one error line and exit code 1, not a stack trace."""
+        try:
+            super().invoke(*args, **kwargs)
+        except (IncompatibleColumnTypeError, ConfigValidationError, psycopg2.Error) as exc:
+            cls.logger.error("event=load_failed error=%s reason=%s", type(exc).__name__, exc)
+            sys.exit(1)
 
 
 if __name__ == "__main__":
