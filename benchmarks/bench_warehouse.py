@@ -153,7 +153,7 @@ def _peer_catalog(tap_config: Path, work: Path) -> Path:
     return path
 
 
-def run_peer(cfg: SandboxConfig, work: Path) -> Run:
+def run_peer(cfg: SandboxConfig, work: Path, source_db: str = "mes") -> Run:
     port = cfg.port("postgres")
     sql(cfg.postgres_url("warehouse"), "DROP SCHEMA IF EXISTS peer CASCADE")
     tap_config = work / "peer-tap.json"
@@ -318,7 +318,8 @@ def main() -> None:
         )
         print(
             f"peak RSS {role}: {small.peak_rss_mb.get(role, 0):.0f} MB at {small.rows:,} -> "
-            f"{large.peak_rss_mb.get(role, 0):.0f} MB at {large.rows:,} ({ratio:.2f}x, goal <= 1.3x)"
+            f"{large.peak_rss_mb.get(role, 0):.0f} MB at {large.rows:,}"
+            f" ({ratio:.2f}x, goal <= 1.3x)"
         )
 
 
