@@ -128,7 +128,10 @@ class BulkExtract:
                 for batch in reader:
                     if writer is None:
                         path = self.directory / f"{self.file_stem}-{uuid.uuid4().hex[:8]}.parquet"
-                        writer = pq.ParquetWriter(path, schema, compression="snappy")
+                        # dictionary encoding costs 4x the write time here, for 25% smaller files
+                        writer = pq.ParquetWriter(
+                            path, schema, compression="snappy", use_dictionary=False
+                        )
                     writer.write_batch(batch)
                     in_file += batch.num_rows
                     self.rows += batch.num_rows
