@@ -35,6 +35,8 @@ import pyarrow.parquet as pq
 logger = logging.getLogger(__name__)
 
 # rows pass through the pipe unquoted: a JSON line never holds raw \x01 or \x02
+# 1 MB blocks parsed on this thread: memory stays flat (the CPUs are busy with COPY anyway)
+CSV_BLOCK_BYTES = 1 << 20
 JSON_LINE_COPY_OPTIONS = "FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02'"
 
 
@@ -117,7 +119,9 @@ class BulkExtract:
             try:
                 reader = pcsv.open_csv(
                     source,
-                    read_options=pcsv.ReadOptions(column_names=names, block_size=4 << 20),
+                    read_options=pcsv.ReadOptions(
+                        column_names=names, block_size=CSV_BLOCK_BYTES, use_threads=False
+                    ),
                     parse_options=pcsv.ParseOptions(newlines_in_values=True),
                     convert_options=pcsv.ConvertOptions(
                         column_types=schema,
