@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pytest
+from connector_kit.deadletter import DeadLetters
 
 from tests.target_postgres.batches import jsonl_batch, parquet_batch
 from tests.target_postgres.conftest import query, record, run_target, schema_message
@@ -212,3 +214,27 @@ def test_state_is_emitted_after_the_rows_are_committed(
     )
     assert states == [{"bookmarks": {"orders": {"replication_key_value": 3}}}]
     assert len(_rows(warehouse_url, schema)) == 3
+
+
+def test_a_refused_record_goes_to_dead_letters_and_the_rest_loads(
+    config: dict, warehouse_url: str, schema: str, tmp_path: Path
+) -> None:
+    dead = tmp_path / "dead.jsonl"
+    props = {"id": {"type": "integer"}, "n": {"type": ["integer", "null"]}}
+    messages = [
+        schema_message("counts", props, ["id"]),
+        *[record("counts", {"id": i, "n": i}) for i in range(1, 40)],
+        record("counts", {"id": 40, "n": 2**70}),  # valid JSON Schema, beyond bigint
+        *[record("counts", {"id": i, "n": i}) for i in range(41, 60)],
+    ]
+    with pytest.raises(SystemExit) as exited:
+        run_target({**config, "dead_letter_path": str(dead)}, messages)
+    assert exited.value.code == 1
+    ids = [r[0] for r in query(warehouse_url, f'SELECT id FROM "{schema}".counts ORDER BY id')]
+    assert ids == [i for i in range(1, 60) if i != 40]
+    (letter,) = DeadLetters(dead).read()
+    assert letter["record"]["id"] == 40
+    assert "out of range" in letter["reason"]
+
+    run_target({**config, "dead_letter_path": str(dead), "fail_on_rejects": False}, messages)
+    assert len(DeadLetters(dead).read()) == 2

@@ -7,7 +7,9 @@ import time
 from collections.abc import Sequence
 from typing import IO, Any
 
+import psycopg2
 from connector_kit import retry
+from connector_kit.deadletter import DeadLetters
 from singer_sdk.sql import SQLSink
 from typing_extensions import override
 from upath import UPath
@@ -25,6 +27,15 @@ class PostgresSink(SQLSink[PostgresConnector]):
 
     connector_class = PostgresConnector
     MAX_SIZE_DEFAULT = 50_000
+
+    def __init__(self, target: Any, *args: Any, **kwargs: Any) -> None:
+        self._target_dead_letters: DeadLetters = target.dead_letters
+        super().__init__(target, *args, **kwargs)
+
+    @property
+    def dead_letters(self) -> DeadLetters:
+        """Shared by every sink of the run (the target counts rejections at the end)."""
+        return self._target_dead_letters
 
     @property
     def load_method(self) -> str:
@@ -70,8 +81,26 @@ class PostgresSink(SQLSink[PostgresConnector]):
             return
         if self._plan.key:
             records = self._last_per_key(records)
-        source = staging.records_source(records, self._columns)
-        self._load(source, origin="records")
+        self._load_records(records)
+
+    def _load_records(self, records: list[dict[str, Any]]) -> None:
+        """A batch Postgres refuses is split in halves until the bad records are found;
+        those go to the dead-letter file with the database's reason, the rest is loaded."""
+        try:
+            self._load(staging.records_source(records, self._columns), origin="records")
+        except (psycopg2.DataError, psycopg2.IntegrityError) as exc:
+            if len(records) == 1:
+                reason = str(exc).strip().splitlines()[0]
+                self.dead_letters.add(
+                    records[0], reason, stream=self.stream_name, table=self._table.display
+                )
+                self.logger.warning(
+                    "event=record_rejected stream=%s reason=%s", self.stream_name, reason
+                )
+                return
+            half = len(records) // 2
+            self._load_records(records[:half])
+            self._load_records(records[half:])
 
     def _last_per_key(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Within one batch the last record of a key wins, as it would row by row."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from functools import cached_property
 from typing import Any
 
 import psycopg2
+from connector_kit.deadletter import DeadLetters
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.sql import SQLTarget
@@ -102,6 +104,21 @@ class TargetPostgres(SQLTarget):
             "_sequence/_table_version/_sync_started_at columns.",
         ),
         th.Property(
+            "dead_letter_path",
+            th.StringType,
+            default="output/dead-letter/warehouse.jsonl",
+            title="Dead-letter file",
+            description="JSONL file receiving each record Postgres refused (bad value, NOT "
+            "NULL, ...) with the database's reason; the rest of its batch is loaded.",
+        ),
+        th.Property(
+            "fail_on_rejects",
+            th.BooleanType,
+            default=True,
+            title="Fail on rejects",
+            description="Exit non-zero when any record was rejected (after loading the rest).",
+        ),
+        th.Property(
             "clean_up_batch_files",
             th.BooleanType,
             default=True,
@@ -109,6 +126,24 @@ class TargetPostgres(SQLTarget):
             description="Delete each BATCH file once its rows are committed.",
         ),
     ).to_dict()
+
+    @cached_property
+    def dead_letters(self) -> DeadLetters:
+        return DeadLetters(
+            str(self.config.get("dead_letter_path") or "output/dead-letter/warehouse.jsonl")
+        )
+
+    @override
+    def process_endofpipe(self) -> None:
+        super().process_endofpipe()
+        rejected = self.dead_letters.count
+        if rejected and self.config.get("fail_on_rejects", True):
+            self.logger.error(
+                "event=run_rejected_records rejected=%d dead_letter=%s",
+                rejected,
+                self.dead_letters.path,
+            )
+            raise SystemExit(1)
 
     @classmethod
     @override
