@@ -238,3 +238,20 @@ def test_a_refused_record_goes_to_dead_letters_and_the_rest_loads(
 
     run_target({**config, "dead_letter_path": str(dead), "fail_on_rejects": False}, messages)
     assert len(DeadLetters(dead).read()) == 2
+
+
+def test_overwrite_empties_once_per_run_even_across_schema_changes(
+    config: dict, warehouse_url: str, schema: str
+) -> None:
+    run_target(config, [schema_message("orders", PROPS, ["id"]), *_orders(10)])
+    wider = {**PROPS, "extra": {"type": ["string", "null"]}}
+    run_target(
+        {**config, "load_method": "overwrite"},
+        [
+            schema_message("orders", PROPS, ["id"]),
+            *_orders(2, name="a", start=100),
+            schema_message("orders", wider, ["id"]),  # a new sink mid-run
+            record("orders", {"id": 200, "name": "b", "extra": "x"}),
+        ],
+    )
+    assert _rows(warehouse_url, schema) == [(100, "a-100"), (101, "a-101"), (200, "b")]

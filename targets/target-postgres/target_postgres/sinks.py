@@ -30,6 +30,8 @@ class PostgresSink(SQLSink[PostgresConnector]):
 
     def __init__(self, target: Any, *args: Any, **kwargs: Any) -> None:
         self._target_dead_letters: DeadLetters = target.dead_letters
+        # tables emptied by `overwrite` in this run: a later sink (schema change) must not
+        self._overwritten: set[str] = target.overwritten_tables
         super().__init__(target, *args, **kwargs)
 
     @property
@@ -63,14 +65,16 @@ class PostgresSink(SQLSink[PostgresConnector]):
         if self.include_sdc_metadata_properties:
             marks.insert(0, SDC_DELETED_AT)
         empty = table.is_empty(self._conn, self._table)
+        overwrite = self._needs_emptying()
         self._plan = loader.LoadPlan(
             table=self._table,
             key=key,
             method=self.load_method,
             hard_delete=bool(self.config.get("hard_delete", False)),
             deleted_columns=[m for m in marks if m in self._table.columns],
-            try_direct=empty and upsert,
-            truncate_first=self.load_method == loader.OVERWRITE,
+            # overwrite empties the table in the first transaction: a fresh load, too
+            try_direct=upsert and (empty or overwrite),
+            truncate_first=False,  # decided per batch: see _load
         )
         self._active_version: int | None = None
 
@@ -102,6 +106,10 @@ class PostgresSink(SQLSink[PostgresConnector]):
             self._load_records(records[:half])
             self._load_records(records[half:])
 
+    def _needs_emptying(self) -> bool:
+        """overwrite: the first batch of the run for this table empties it (once per run)."""
+        return self.load_method == loader.OVERWRITE and self._table.display not in self._overwritten
+
     def _last_per_key(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Within one batch the last record of a key wins, as it would row by row."""
         props = [c.prop for c in self._columns if c.name in self._plan.key]
@@ -113,11 +121,13 @@ class PostgresSink(SQLSink[PostgresConnector]):
 
     def _load(self, source: staging.Source, origin: str) -> int:
         started = time.perf_counter()
+        self._plan.truncate_first = self._needs_emptying()
         for attempt in retry.policy(attempts=4, retry_on=TRANSIENT, logger=self.logger):
             with attempt:
                 if self._conn.closed:
                     self._conn = connect(dict(self.config))
                 result = loader.load(self._conn, self._plan, source)
+        self._overwritten.add(self._table.display)
         self.logger.info(
             "event=batch_loaded stream=%s table=%s origin=%s path=%s rows=%d seconds=%.3f",
             self.stream_name,

@@ -128,6 +128,10 @@ class TargetPostgres(SQLTarget):
     ).to_dict()
 
     @cached_property
+    def overwritten_tables(self) -> set[str]:
+        return set()
+
+    @cached_property
     def dead_letters(self) -> DeadLetters:
         return DeadLetters(
             str(self.config.get("dead_letter_path") or "output/dead-letter/warehouse.jsonl")
