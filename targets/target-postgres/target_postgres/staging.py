@@ -39,6 +39,8 @@ _TEXT_ESCAPES = str.maketrans(
 _JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 _JSON_NUL_BYTES = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
 # control characters never appear raw inside a JSON line, so these make COPY pass lines through
+# what COPY reads from: a file, a BytesIO or one of the chunk readers below
+ByteStream = IO[bytes] | io.RawIOBase
 JSON_LINE_COPY_OPTIONS = "FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02'"
 
 
@@ -87,13 +89,13 @@ class Source:
 
     columns: list[str]  # conformed target column names the stream fills, in COPY order
     copy_options: str
-    opener: Callable[[], IO[bytes]]
+    opener: Callable[[], ByteStream]
     is_json_lines: bool = False
     props: dict[str, str] | None = None  # column -> JSON key, for json lines
     constants: dict[str, Any] = field(default_factory=dict)  # column -> value the file lacks
     mirror: dict[str, str] = field(default_factory=dict)  # column -> column it copies
 
-    def open(self) -> IO[bytes]:
+    def open(self) -> ByteStream:
         return self.opener()
 
 
@@ -229,7 +231,7 @@ def parquet_source(opener: Callable[[], IO[bytes]], columns: list[Column]) -> So
     )
 
 
-def _json_line_chunks(handle: IO[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+def _json_line_chunks(handle: IO[bytes] | gzip.GzipFile, size: int = 1 << 20) -> Iterator[bytes]:
     """Line-aligned chunks, with JSON NUL escapes swapped for U+FFFD (C regex, rare)."""
     while True:
         chunk = handle.read(size)
@@ -249,7 +251,9 @@ def jsonl_source(
 
     def chunks() -> Iterator[bytes]:
         with opener() as raw:
-            handle: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
+            handle: IO[bytes] | gzip.GzipFile = (
+                gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
+            )
             yield from _json_line_chunks(handle)
 
     return Source(

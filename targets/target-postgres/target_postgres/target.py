@@ -151,7 +151,7 @@ class TargetPostgres(SQLTarget):
 
     @classmethod
     @override
-    def invoke(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:
         """Expected failures end with one error line and exit code 1, not a stack trace."""
         try:
             super().invoke(*args, **kwargs)
