@@ -8,6 +8,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from connector_kit.deadletter import DeadLetters
+from singer_sdk.exceptions import InvalidRecord
 
 from tests.target_postgres.batches import jsonl_batch, parquet_batch
 from tests.target_postgres.conftest import query, record, run_target, schema_message
@@ -255,3 +256,21 @@ def test_overwrite_empties_once_per_run_even_across_schema_changes(
         ],
     )
     assert _rows(warehouse_url, schema) == [(100, "a-100"), (101, "a-101"), (200, "b")]
+
+
+def test_records_are_validated_unless_turned_off(
+    config: dict, warehouse_url: str, schema: str, tmp_path: Path
+) -> None:
+    props = {"id": {"type": "integer"}, "n": {"type": ["integer", "null"]}}
+    bad = [schema_message("checked", props, ["id"]), record("checked", {"id": 1, "n": "seven"})]
+    with pytest.raises(InvalidRecord, match="must be integer or null"):
+        run_target(config, bad)
+    dead = tmp_path / "dead.jsonl"
+    unchecked = {
+        **config,
+        "validate_records": False,
+        "dead_letter_path": str(dead),
+        "fail_on_rejects": False,
+    }
+    run_target(unchecked, bad)  # unchecked, Postgres itself refuses the value
+    assert [letter["record"]["n"] for letter in DeadLetters(dead).read()] == ["seven"]

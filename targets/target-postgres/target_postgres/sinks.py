@@ -10,6 +10,7 @@ from typing import IO, Any
 import psycopg2
 from connector_kit import retry
 from connector_kit.deadletter import DeadLetters
+from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from singer_sdk.sql import SQLSink
 from typing_extensions import override
 from upath import UPath
@@ -17,6 +18,7 @@ from upath import UPath
 from target_postgres import loader, staging, table
 from target_postgres.columns import Column, sql_type_for
 from target_postgres.connector import TRANSIENT, PostgresConnector, connect
+from target_postgres.validation import CompiledValidator
 
 SDC_DELETED_AT = "_sdc_deleted_at"
 SDC_TABLE_VERSION = "_sdc_table_version"
@@ -33,6 +35,10 @@ class PostgresSink(SQLSink[PostgresConnector]):
         # tables emptied by `overwrite` in this run: a later sink (schema change) must not
         self._overwritten: set[str] = target.overwritten_tables
         super().__init__(target, *args, **kwargs)
+
+    @override
+    def get_validator(self) -> BaseJSONSchemaValidator | None:
+        return CompiledValidator(self.schema) if self.validate_schema else None
 
     @property
     def dead_letters(self) -> DeadLetters:
