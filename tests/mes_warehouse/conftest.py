@@ -7,7 +7,9 @@ import pytest
 from sandbox import mes
 from sandbox.postgres import ensure_databases
 from sandbox.settings import SandboxConfig
-from tests.target_postgres.conftest import query
+from tests.target_postgres.conftest import query, schema, warehouse_url
+
+__all__ = ["schema", "warehouse_url"]  # fixtures shared with the target's tests
 
 SOURCE_DB = "mes_bulk_source"
 ORDERS = 20_000

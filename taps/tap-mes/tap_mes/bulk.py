@@ -129,20 +129,26 @@ class BulkExtract:
                         quoted_strings_can_be_null=False,  # ... quoted "" = empty string
                     ),
                 )
-                for batch in reader:
-                    if writer is None:
-                        path = self.directory / f"{self.file_stem}-{uuid.uuid4().hex[:8]}.parquet"
-                        # dictionary encoding costs 4x the write time here, for 25% smaller files
-                        writer = pq.ParquetWriter(
-                            path, schema, compression="snappy", use_dictionary=False
-                        )
-                    writer.write_batch(batch)
-                    in_file += batch.num_rows
-                    self.rows += batch.num_rows
-                    if in_file >= self.rows_per_file:
-                        writer.close()
-                        writer, in_file = None, 0
-                        yield path  # type: ignore[misc]
+                for block in reader:
+                    batch = block
+                    while batch.num_rows:  # files hold exactly rows_per_file rows
+                        if writer is None:
+                            path = (
+                                self.directory / f"{self.file_stem}-{uuid.uuid4().hex[:8]}.parquet"
+                            )
+                            # dictionary encoding: 4x the write time here, for 25% smaller files
+                            writer = pq.ParquetWriter(
+                                path, schema, compression="snappy", use_dictionary=False
+                            )
+                        part = batch.slice(0, self.rows_per_file - in_file)
+                        batch = batch.slice(part.num_rows)
+                        writer.write_batch(part)
+                        in_file += part.num_rows
+                        self.rows += part.num_rows
+                        if in_file >= self.rows_per_file:
+                            writer.close()
+                            writer, in_file = None, 0
+                            yield path  # type: ignore[misc]
                 if writer is not None:
                     writer.close()
                     writer = None
