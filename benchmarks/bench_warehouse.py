@@ -30,6 +30,7 @@ from sandbox import mes
 from sandbox.settings import PROJECT_ROOT, SandboxConfig
 
 VENV_BIN = Path(sys.executable).parent
+VERBOSE = bool(os.environ.get("BENCH_VERBOSE"))
 PEERS = PROJECT_ROOT / "benchmarks" / ".peers"
 COLUMNS = (
     "order_id, material_number, sku, status, quantity, plant, created_at, updated_at, deleted_at"
@@ -114,6 +115,9 @@ def run_ours(cfg: SandboxConfig, state_dir: Path) -> Run:
         "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DEAD_LETTER_DIR": str(state_dir / "dead-letter"),
+        # as `make` runs it: bytecode cached (this machine sets PYTHONDONTWRITEBYTECODE=1,
+        # which costs every plugin start seconds of parsing)
+        "PYTHONDONTWRITEBYTECODE": "",
         "TAP_MES_BULK_BATCH_CONFIG": json.dumps(
             {
                 "encoding": {"format": "parquet"},
@@ -137,6 +141,12 @@ def run_ours(cfg: SandboxConfig, state_dir: Path) -> Run:
     seconds = time.perf_counter() - started
     if proc.returncode:
         raise SystemExit(f"meltano run mes-warehouse failed:\n{output[-3000:]}")
+    if VERBOSE:
+        print(
+            "\n".join(
+                line[:170] for line in output.splitlines() if "meltano " in line or "event=" in line
+            )
+        )
     rows = count(warehouse, "mes.production_orders")
     others = sum(count(warehouse, f"mes.{t}") for t in ("mara", "makt", "mvke"))
     return Run(
