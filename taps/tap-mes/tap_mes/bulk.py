@@ -281,7 +281,12 @@ def get_batches(stream: Any, batch_config: Any, context: Any) -> Iterator[tuple[
             if pending is not None:
                 yield encoding, [pending.as_uri()]
             pending = path
-        _advance_bookmark(stream, context, extract.max_replication_value)
+        _advance_bookmark(
+            stream,
+            context,
+            extract.max_replication_value,
+            stream.get_replication_key_signpost(context),
+        )
         if pending is not None:
             yield encoding, [pending.as_uri()]
     finally:
@@ -289,10 +294,17 @@ def get_batches(stream: Any, batch_config: Any, context: Any) -> Iterator[tuple[
     timed(fmt, extract.rows, started, stream.name)
 
 
-def _advance_bookmark(stream: Any, context: Any, value: str | None) -> None:
-    """Never moves back (a lookback re-read can end below the old bookmark)."""
+def _advance_bookmark(stream: Any, context: Any, value: str | None, signpost: Any) -> None:
+    """Never moves back (a lookback re-read can end below the old bookmark) and, like the
+    SDK's record path, never past the sync's start (the signpost): rows stamped in the
+    future are read again next run rather than hiding the updates made until then."""
     if value is None or not stream.replication_key:
         return
+    try:
+        if signpost is not None and _as_datetime(value) > _as_datetime(signpost):
+            value = _as_datetime(signpost).isoformat()
+    except (TypeError, ValueError):  # not a timestamp key: no signpost applies
+        pass
     state = stream.get_context_state(context)
     old = state.get("replication_key_value")
     try:
