@@ -118,13 +118,7 @@ def run_ours(cfg: SandboxConfig, state_dir: Path) -> Run:
         # as `make` runs it: bytecode cached (this machine sets PYTHONDONTWRITEBYTECODE=1,
         # which costs every plugin start seconds of parsing)
         "PYTHONDONTWRITEBYTECODE": "",
-        "TAP_MES_BULK_BATCH_CONFIG": json.dumps(
-            {
-                "encoding": {"format": "parquet"},
-                "storage": {"root": str(state_dir / "batches"), "prefix": "mes-"},
-                "batch_size": 200_000,
-            }
-        ),
+        "TAP_MES_BULK_BATCH_CONFIG_STORAGE_ROOT": str(state_dir / "batches"),
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     started = time.perf_counter()

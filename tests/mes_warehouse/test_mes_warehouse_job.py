@@ -19,13 +19,8 @@ def test_mes_warehouse_job_copies_the_mes_tables_and_reruns_cleanly(
     env = {
         **meltano_env,
         "MES_DATABASE_URL": source_url,
-        "TAP_MES_BULK_BATCH_CONFIG": json.dumps(
-            {
-                "encoding": {"format": "parquet"},
-                "storage": {"root": str(batches)},
-                "batch_size": 8_000,
-            }
-        ),
+        "TAP_MES_BULK_BATCH_CONFIG_STORAGE_ROOT": str(batches),
+        "TAP_MES_BULK_BATCH_CONFIG_BATCH_SIZE": "8000",
     }
     for attempt in range(2):  # the second run starts from the bookmarks: still exact
         done = run_meltano("run", "mes-warehouse", env=env)
