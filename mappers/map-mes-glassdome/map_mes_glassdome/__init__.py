@@ -1,0 +1,1 @@
+"""map-mes-glassdome: the MES -> Glassdome translation as a Singer mapper."""

@@ -1,0 +1,1 @@
+"""tap-mes: Singer tap for SAP-shaped MES databases."""

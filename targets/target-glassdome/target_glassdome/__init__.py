@@ -1,0 +1,1 @@
+"""target-glassdome: Singer target for the Glassdome products API."""
