@@ -11,6 +11,8 @@ from singer_sdk.singerlib import CatalogEntry, MetadataMapping, Schema
 from singer_sdk.sql import SQLConnector, SQLStream
 from typing_extensions import override
 
+from tap_mes import bulk
+
 if t.TYPE_CHECKING:
     from singer_sdk.sql.tap import SQLTap
 
@@ -119,6 +121,13 @@ class MesStream(SQLStream):
             # Key columns break ties so a resumed read sees the same order.
             query = query.order_by(column, *(source.c[k] for k in self.key_columns))
         return self.apply_query_limit(query)
+
+    @override
+    def get_batches(self, batch_config: t.Any, context: Context | None = None) -> t.Iterable[t.Any]:
+        """Bulk mode: on PostgreSQL, COPY the query straight into BATCH files (tap_mes.bulk)."""
+        if bulk.supports(self, batch_config):
+            return bulk.get_batches(self, batch_config, context)
+        return super().get_batches(batch_config, context)
 
     @override
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
