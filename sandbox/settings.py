@@ -21,6 +21,8 @@ DEFAULT_PORTS: dict[str, tuple[str, int]] = {
 }
 
 GLASSDOME_API_KEYS = {"pat_cp1_xoxo": "company_1", "pat_cp2_xoxo": "company_2"}
+GLASSDOME_API_KEY = "pat_cp1_xoxo"  # the sandbox credentials, as pinned in meltano.yml dev
+OFFERS_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105
 DATABASES = ("mes", "glassdome", "warehouse", "aggregator")
 
 
@@ -85,6 +87,8 @@ class SandboxConfig:
             "WAREHOUSE_DATABASE_URL": self.postgres_url("warehouse"),
             "AGGREGATOR_DATABASE_URL": self.postgres_url("aggregator"),
             "GLASSDOME_API_URL": self.http_url("glassdome"),
+            "GLASSDOME_API_KEY": GLASSDOME_API_KEY,
+            "OFFERS_REFRESH_TOKEN": OFFERS_REFRESH_TOKEN,
             "CUSTOMERS_API_URL": self.http_url("customers"),
             "OFFERS_SERVICE_URL": self.http_url("offers"),
             "MONGO_URI": self.mongo_uri,

@@ -28,7 +28,9 @@ from typing import Any
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
-DEFAULT_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105  (the sandbox's, as in meltano.yml dev)
+from sandbox.settings import OFFERS_REFRESH_TOKEN
+
+DEFAULT_REFRESH_TOKEN = OFFERS_REFRESH_TOKEN
 log = logging.getLogger("sandbox.offers")
 
 
