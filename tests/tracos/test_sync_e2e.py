@@ -88,8 +88,9 @@ def test_edit_between_export_and_ack_is_exported_next_time(flow: Flow) -> None:
 
     _ok(flow.meltano("run", "tracos-outbound"))
     exported = flow.outbound_files()["3.json"]
+    expected_update = edited_at.isoformat(timespec="milliseconds")
     assert exported["summary"] == "Edited during export"
-    assert exported["lastUpdateDate"] == edited_at.isoformat(timespec="milliseconds")
+    assert exported["lastUpdateDate"] == expected_update
     doc = flow.workorders.find_one({"number": 3})
     assert doc is not None
     assert doc["isSynced"] is True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import pymongo
@@ -46,6 +46,18 @@ class Mongo:
         self.attempts = attempts
         self.max_wait = max_wait
         self.logger = logger or log
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], logger: logging.Logger | None = None) -> Mongo:
+        """Build from a plugin's connection settings (mongo_uri, database, timeouts, retries)."""
+        return cls(
+            config["mongo_uri"],
+            default_database=config.get("database") or "tractian",
+            server_selection_timeout_ms=int(config.get("server_selection_timeout_ms", 5000)),
+            attempts=int(config.get("retry_attempts", 6)),
+            max_wait=float(config.get("retry_max_wait_s", 10.0)),
+            logger=logger,
+        )
 
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run fn with backoff on connection faults; then raise MongoUnavailableError."""

@@ -55,17 +55,6 @@ MONGO_SETTINGS = th.PropertiesList(
 )
 
 
-def connect(config: dict[str, Any], logger: Any) -> Mongo:
-    return Mongo(
-        config["mongo_uri"],
-        default_database=config.get("database") or "tractian",
-        server_selection_timeout_ms=int(config.get("server_selection_timeout_ms", 5000)),
-        attempts=int(config.get("retry_attempts", 6)),
-        max_wait=float(config.get("retry_max_wait_s", 10.0)),
-        logger=logger,
-    )
-
-
 class TapTracos(Tap):
     """TracOS work orders waiting to be sent to the client system."""
 
@@ -98,7 +87,7 @@ class TapTracos(Tap):
 
     @cached_property
     def mongo(self) -> Mongo:
-        return connect(dict(self.config), self.logger)
+        return Mongo.from_config(self.config, self.logger)
 
     @override
     def discover_streams(self) -> list[WorkOrdersStream]:

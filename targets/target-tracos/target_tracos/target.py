@@ -110,14 +110,7 @@ class TargetTracos(Target):
 
     @cached_property
     def tracos(self) -> Mongo:
-        return Mongo(
-            self.config["mongo_uri"],
-            default_database=self.config.get("database") or "tractian",
-            server_selection_timeout_ms=int(self.config.get("server_selection_timeout_ms", 5000)),
-            attempts=int(self.config.get("retry_attempts", 6)),
-            max_wait=float(self.config.get("retry_max_wait_s", 10.0)),
-            logger=self.logger,
-        )
+        return Mongo.from_config(self.config, self.logger)
 
     @classmethod
     @override
