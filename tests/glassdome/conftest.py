@@ -163,6 +163,7 @@ def flow_env(
         "GLASSDOME_API_URL": glassdome.url,
         "GLASSDOME_API_KEY": API_KEY,
         "DEAD_LETTER_DIR": str(tmp_path / "dead-letter"),
+        "TAP_MES_BATCH_CONFIG_STORAGE_ROOT": str(tmp_path / "batches"),
         "TARGET_GLASSDOME_RETRY_ATTEMPTS": "12",
     }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg2
 import pytest
 
@@ -31,6 +33,9 @@ def test_first_run_creates_all_then_noop_then_only_ten_move(
     assert glassdome.products() == expected
     summary = first.summary()
     assert (summary["inserted"], summary["updated"], summary["rejected"]) == ("207", "1", "0")
+    # The products travelled as BATCH files, which the target deleted once written.
+    assert "0 records, 1 batch manifests" in first.output
+    assert list(Path(flow_env["TAP_MES_BATCH_CONFIG_STORAGE_ROOT"]).iterdir()) == []
     after_first = {row[0]: row for row in glassdome.rows()}
     # MAT-1001 was PATCHed: same row (create_time kept), new sku, later update_time.
     assert after_first["MAT-1001"][1] == seed_row[1]

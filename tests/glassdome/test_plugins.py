@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -70,12 +72,24 @@ def test_records_glassdome_would_refuse_are_caught_before_sending(
     assert found == reason if reason is None else found.startswith(reason)  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("batch_format", [None, "parquet", "jsonl"])
 def test_standalone_pipeline_from_yaml_config_files(
-    mes_url: str, glassdome: GlassdomeApi, tmp_path: pytest.TempPathFactory
+    mes_url: str, glassdome: GlassdomeApi, tmp_path: Path, batch_format: str | None
 ) -> None:
-    tap_config = tmp_path / "mes.yaml"  # type: ignore[operator]
-    tap_config.write_text(yaml.safe_dump({"sqlalchemy_url": mes_url, "lookback_seconds": 0}))
-    target_config = tmp_path / "glassdome.yml"  # type: ignore[operator]
+    """tap -> mapper -> target without meltano, as RECORDs or as BATCH files (the mapper
+    translates each file of raw MES rows into a file of products; each plugin deletes the
+    files it consumed)."""
+    tap_settings: dict[str, object] = {"sqlalchemy_url": mes_url, "lookback_seconds": 0}
+    batches = tmp_path / "batches"
+    if batch_format:
+        tap_settings["batch_config"] = {
+            "encoding": {"format": batch_format},
+            "storage": {"root": str(batches)},
+            "batch_size": 3,
+        }
+    tap_config = tmp_path / "mes.yaml"
+    tap_config.write_text(yaml.safe_dump(tap_settings))
+    target_config = tmp_path / "glassdome.yml"
     target_config.write_text(
         yaml.safe_dump(
             {
@@ -83,7 +97,7 @@ def test_standalone_pipeline_from_yaml_config_files(
                 "api_key": API_KEY,
                 "dead_letter_path": str(tmp_path / "dl.jsonl"),
             }
-        )  # type: ignore[operator]
+        )
     )
     command = (
         f"{VENV_BIN}/tap-mes --config {tap_config} | {VENV_BIN}/map-mes-glassdome"
@@ -101,6 +115,11 @@ def test_standalone_pipeline_from_yaml_config_files(
     assert glassdome.products() == SEED_PRODUCTS
     state = json.loads(result.stdout.strip().splitlines()[-1])
     assert state["bookmarks"]["production_orders"]["replication_key_value"].startswith("2024-04-01")
+    if batch_format:
+        # (records, batch manifests) each reader (mapper, target) saw
+        seen = re.findall(r"(\d+) records, (\d+) batch manifests", result.stderr)
+        assert len(seen) == 2 and all(r == "0" and int(b) > 0 for r, b in seen), seen
+        assert list(batches.iterdir()) == []
 
 
 def test_committed_catalog_matches_discovery_and_selects_only_material_latest(

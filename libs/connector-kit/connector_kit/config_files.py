@@ -1,8 +1,17 @@
-"""Let a singer-sdk plugin read `--config file.yaml` as well as JSON (the SDK reads JSON only)."""
+"""The command-line entry of our singer-sdk plugins.
+
+- `--config file.yaml` is read as well as JSON (the SDK reads JSON only).
+- The process ends without interpreter teardown once the command is done: tearing down
+  singer-sdk's imports (numpy, pyarrow, SQLAlchemy) costs about 0.3 s per process, and in a
+  `meltano run` pipeline each plugin's exit is on the critical path (the tap's stdout closes
+  only when it exits). Output streams and log handlers are flushed first.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -30,6 +39,36 @@ def json_argv(argv: Sequence[str], workdir: Path) -> list[str]:
 
 
 def run_cli(cli: Callable[..., object]) -> None:
-    """Run a singer-sdk click command with YAML config files converted to JSON first."""
-    with tempfile.TemporaryDirectory(prefix="connector-config-") as workdir:
-        cli(args=json_argv(sys.argv[1:], Path(workdir)), prog_name=Path(sys.argv[0]).name)
+    """Run a singer-sdk click command with YAML config files converted to JSON first.
+
+    Returns only when the command raises something other than SystemExit (the traceback then
+    prints as usual); otherwise the process exits with the command's code.
+    """
+    try:
+        with tempfile.TemporaryDirectory(prefix="connector-config-") as workdir:
+            cli(args=json_argv(sys.argv[1:], Path(workdir)), prog_name=Path(sys.argv[0]).name)
+        code = 0
+    except SystemExit as done:
+        code = exit_code(done.code)
+    exit_now(code)
+
+
+def exit_code(code: object) -> int:
+    """What the interpreter would make of `SystemExit(code)` (a message is printed, exit 1)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def exit_now(code: int) -> None:
+    """Flush logs and stdio, then end the process at once (no module teardown)."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed or broken pipe: nothing more can be written
+            pass
+    os._exit(code)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import typing as t
 
-from connector_kit import logs
+from connector_kit import batches, logs
 from connector_kit.config_files import run_cli
 from singer_sdk import InlineMapper
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader, MsgSpecWriter
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers._batch import BaseBatchFileEncoding, SDKBatchMessage
 from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage, StateMessage
 from typing_extensions import override
 
@@ -29,6 +29,8 @@ class MesToGlassdomeMapper(InlineMapper):
     - Streams translated upstream (`material_latest`, by its SQL) are forwarded as they are.
     - Latest update wins per material across all source streams (see LatestWins).
     - STATE passes through unchanged, so bookmarks still follow the target's flushes.
+    - A BATCH file is translated into a new gzip JSON-lines file of products beside it (the
+      same rules, read a chunk at a time); the source file is then deleted.
     """
 
     name = "map-mes-glassdome"
@@ -66,22 +68,27 @@ class MesToGlassdomeMapper(InlineMapper):
         stream = message_dict["stream"]
         if not self.tables.carries_products(stream):
             return
-        row = message_dict["record"]
+        product = self.product(stream, message_dict["record"])
+        if product is not None:
+            yield RecordMessage(stream=self.output_stream, record=product)
+
+    def product(self, stream: str, row: dict[str, t.Any]) -> dict[str, t.Any] | None:
+        """The product one source row stands for, or None when the row changes nothing."""
         self.counts["read"] += 1
         if row.get("deleted_at"):
             self.counts["deleted"] += 1
-            return
+            return None
         if stream in self.tables.translated:
             product = product_fields(row)
         else:
             product = to_product(row, self.tables.sources[stream], self.tables)
         if not self.latest.admit(product["id"], row.get("updated_at")):
             self.counts["superseded"] += 1
-            return
+            return None
         if product["status"] is None:
             self.counts["unmapped"] += 1
         self.counts["emitted"] += 1
-        yield RecordMessage(stream=self.output_stream, record=product)
+        return product
 
     @override
     def map_state_message(self, message_dict: dict) -> t.Iterable[Message]:
@@ -94,11 +101,29 @@ class MesToGlassdomeMapper(InlineMapper):
 
     @override
     def map_batch_message(self, message_dict: dict) -> t.Iterable[Message]:
-        # Dropping a BATCH would let its STATE pass with the rows never sent: refuse instead.
-        raise ConfigValidationError(
-            f"BATCH messages are not supported (stream {message_dict['stream']!r}): "
-            "run tap-mes without batch_config for this flow"
-        )
+        stream = message_dict["stream"]
+        if not self.tables.carries_products(stream):  # dropped, like its RECORDs: files too
+            for url in message_dict["manifest"]:
+                batches.local_path(url).unlink(missing_ok=True)
+            return
+        encoding = message_dict["encoding"]
+        for url in message_dict["manifest"]:
+            source = batches.local_path(url)
+            products = (
+                product
+                for chunk in batches.read_records(encoding, url)
+                for row in chunk
+                if (product := self.product(stream, row)) is not None
+            )
+            translated = batches.write_jsonl_gz(
+                source.parent, f"{self.output_stream}-from-{stream}", products
+            )
+            source.unlink(missing_ok=True)
+            yield SDKBatchMessage(
+                stream=self.output_stream,
+                encoding=BaseBatchFileEncoding(**batches.JSONL_GZIP),
+                manifest=[translated.as_uri()],
+            )
 
     @override
     def process_endofpipe(self) -> None:

@@ -126,6 +126,9 @@ class MesStream(SQLStream):
     def get_batches(self, batch_config: t.Any, context: Context | None = None) -> t.Iterable[t.Any]:
         """Bulk mode: on PostgreSQL, COPY the query straight into BATCH files (tap_mes.bulk)."""
         if bulk.supports(self, batch_config):
+            # The SDK's batch sync skips this (its record sync does it): without it the query
+            # would ignore the bookmark and every run would read the whole table.
+            self._write_starting_replication_value(context)
             return bulk.get_batches(self, batch_config, context)
         return super().get_batches(batch_config, context)
 

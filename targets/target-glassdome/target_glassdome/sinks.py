@@ -7,6 +7,7 @@ import typing as t
 from concurrent.futures import Future
 from functools import cached_property
 
+from connector_kit import batches
 from connector_kit.logs import kv
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
@@ -64,6 +65,24 @@ class ProductsSink(BatchSink):
         self.pending[record["id"]] = record
         if len(self.pending) >= self.batch_size:
             self.dispatch()
+
+    @override
+    def process_batch_files(
+        self,
+        encoding: t.Any,
+        files: t.Sequence[str],
+        transform: t.Callable[[dict], dict | None] | None = None,
+    ) -> None:
+        """BATCH files take the RECORD path (checked, deduplicated, sent in chunks), read a
+        chunk at a time; returns once all of them is written, so a STATE after is safe."""
+        for url in files:
+            for chunk in batches.read_records(encoding, url):
+                self.record_counter_metric.increment(len(chunk))
+                for record in chunk:
+                    mapped = transform(record) if transform else record
+                    if mapped is not None:
+                        self.process_record(mapped, {})
+        self.process_batch({})
 
     def dispatch(self) -> None:
         records, self.pending = list(self.pending.values()), {}

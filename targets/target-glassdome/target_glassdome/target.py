@@ -5,11 +5,12 @@ from __future__ import annotations
 import typing as t
 from functools import cached_property
 
-from connector_kit import logs, retry
+from connector_kit import batches, logs, retry
 from connector_kit.config_files import run_cli
 from connector_kit.deadletter import DeadLetters
 from singer_sdk import Target
 from singer_sdk import typing as th
+from singer_sdk.helpers._batch import BaseBatchFileEncoding
 from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
@@ -102,6 +103,13 @@ class TargetGlassdome(Target):
             "rules are always checked).",
         ),
         th.Property(
+            "clean_up_batch_files",
+            th.BooleanType,
+            default=True,
+            title="Clean up BATCH files",
+            description="Delete each BATCH file once every product in it is written.",
+        ),
+        th.Property(
             "fail_on_rejects",
             th.BooleanType,
             default=True,
@@ -154,6 +162,22 @@ class TargetGlassdome(Target):
         if delivery is not None and delivery.batch_written:
             delivery.batch_written = False
             self.drain_all()
+
+    @override
+    def _process_batch_message(self, message_dict: dict) -> None:
+        # Everything before this message is written (earlier files completely, see the sink):
+        # flush pending RECORDs and emit the latest STATE, so a killed run resumes from here.
+        self.drain_all()
+        # The SDK hands BATCH files to the sinks without the stream maps: apply them, as to
+        # RECORDs.
+        encoding = BaseBatchFileEncoding.from_dict(message_dict["encoding"])
+        manifest = message_dict["manifest"]
+        for stream_map in self.mapper.stream_maps[message_dict["stream"]]:
+            sink = t.cast(ProductsSink, self.get_sink(stream_map.stream_alias))
+            sink.process_batch_files(encoding, manifest, transform=stream_map.transform)
+        if self.config.get("clean_up_batch_files", True):
+            for url in manifest:
+                batches.local_path(url).unlink(missing_ok=True)
 
     @override
     def process_endofpipe(self) -> None:

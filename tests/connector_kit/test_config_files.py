@@ -1,0 +1,64 @@
+"""The plugins' command-line entry (connector_kit.config_files)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from connector_kit.config_files import exit_code, json_argv
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.mark.parametrize(("code", "expected"), [(None, 0), (0, 0), (3, 3), ("bad config", 1)])
+def test_exit_code_follows_the_interpreter(
+    code: object, expected: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert exit_code(code) == expected
+    assert capsys.readouterr().err == ("bad config\n" if isinstance(code, str) else "")
+
+
+def test_yaml_config_is_handed_to_the_sdk_as_json(tmp_path: Path) -> None:
+    (tmp_path / "mes.yaml").write_text("sqlalchemy_url: postgresql://h/mes\nlookback_seconds: 5\n")
+
+    argv = json_argv(["--config", str(tmp_path / "mes.yaml"), "--discover"], tmp_path)
+
+    assert argv[0] == "--config" and argv[2] == "--discover"
+    assert json.loads(Path(argv[1]).read_text()) == {
+        "sqlalchemy_url": "postgresql://h/mes",
+        "lookback_seconds": 5,
+    }
+
+
+@pytest.mark.parametrize(
+    ("plugin", "bad_config"),
+    [
+        ("tap-mes", "lookback_seconds: 5\n"),  # no sqlalchemy_url
+        ("target-glassdome", "api_url: http://x\napi_key: k\nbatch_size: 999\n"),
+        ("map-mes-glassdome", "output_stream: 5\n"),
+    ],
+)
+def test_fast_exit_still_delivers_all_output_and_the_exit_code(
+    plugin: str, bad_config: str, tmp_path: Path
+) -> None:
+    about = subprocess.run(
+        [str(BIN / plugin), "--about", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert about.returncode == 0, about.stderr
+    assert json.loads(about.stdout)["name"] == plugin  # the whole document, flushed
+
+    (tmp_path / "bad.yaml").write_text(bad_config)
+    bad = subprocess.run(
+        [str(BIN / plugin), "--config", str(tmp_path / "bad.yaml")],
+        capture_output=True,
+        text=True,
+        input="",
+        check=False,
+    )
+    assert bad.returncode == 1, bad.stderr
