@@ -13,19 +13,49 @@ import pytest
 from connector_kit import batches
 
 ROWS = [
-    {"id": f"MAT-{n}", "sku": f"SKU-{n}", "updated_at": dt.datetime(2024, 3, 1, tzinfo=dt.UTC)}
+    {
+        "id": f"MAT-{n}",
+        "quantity": n * 1.5,
+        "updated_at": dt.datetime(2024, 3, 1, 8, n, 7, 250, tzinfo=dt.UTC),
+        "local_at": dt.datetime(2024, 3, 1, 8, 0, n),
+        "due": dt.date(2024, 3, 1 + n),
+        "note": None,
+    }
     for n in range(25)
 ]
 
 
-def test_parquet_file_is_read_in_chunks_with_its_types(tmp_path: Path) -> None:
+def test_parquet_file_is_read_in_chunks_as_record_messages_would_carry_it(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "orders.parquet"
     pq.write_table(pa.Table.from_pylist(ROWS), path)
 
     chunks = list(batches.read_records({"format": "parquet"}, path.as_uri(), chunk_rows=10))
 
     assert [len(chunk) for chunk in chunks] == [10, 10, 5]
-    assert [row for chunk in chunks for row in chunk] == ROWS
+    rows = [row for chunk in chunks for row in chunk]
+    assert rows[3] == {
+        "id": "MAT-3",
+        "quantity": 4.5,
+        "updated_at": "2024-03-01T08:03:07.000250+00:00",
+        "local_at": "2024-03-01T08:00:03.000000",
+        "due": "2024-03-04",
+        "note": None,
+    }
+    for row, original in zip(rows, ROWS, strict=True):
+        assert dt.datetime.fromisoformat(row["updated_at"]) == original["updated_at"]
+        assert dt.date.fromisoformat(row["due"]) == original["due"]
+
+
+def test_timestamps_in_another_zone_are_written_in_utc(tmp_path: Path) -> None:
+    path = tmp_path / "zoned.parquet"
+    stamps = pa.array([dt.datetime(2024, 3, 1, 12, tzinfo=dt.UTC)], pa.timestamp("ms", "+02:00"))
+    pq.write_table(pa.table({"at": stamps}), path)
+
+    (chunk,) = batches.read_records({"format": "parquet"}, str(path))
+
+    assert chunk == [{"at": "2024-03-01T12:00:00.000+00:00"}]
 
 
 @pytest.mark.parametrize("compression", ["gzip", None])

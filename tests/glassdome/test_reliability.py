@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import psutil
 import psycopg2
@@ -141,7 +142,7 @@ def test_kill_9_mid_run_then_rerun_converges_and_state_is_never_ahead(
     env = {
         **flow_env,
         "TARGET_GLASSDOME_BATCH_SIZE_ROWS": "400",
-        "TAP_MES_BATCH_CONFIG_BATCH_SIZE": "400",  # files of 400 products, a STATE after each
+        "TAP_MES_BATCH_CONFIG_BATCH_SIZE": "400",  # several files
         "TARGET_GLASSDOME_MAX_CONCURRENCY": "1",
         "TARGET_GLASSDOME_BATCH_SIZE": "100",
     }
@@ -163,16 +164,61 @@ def test_kill_9_mid_run_then_rerun_converges_and_state_is_never_ahead(
     expected = expected_products(mes_url)
     delivered = glassdome.products()
     assert len(delivered) < len(expected)
-    assert bookmark is not None  # the target emitted STATE after a written batch
-    # Never ahead: every material whose latest row is older than the bookmark is delivered.
-    with psycopg2.connect(mes_url) as conn, conn.cursor() as cur:
-        cur.execute(LATEST_PER_MATERIAL + " WHERE latest < %s", (bookmark,))
-        covered = {row[0] for row in cur.fetchall()}
-    conn.close()
-    assert len(covered) >= 800  # the target was killed while writing the 4th file
-    assert covered <= set(delivered)
+    # The products came as BATCH files from one snapshot, whose bookmark is in the STATE
+    # after the last file only: a run killed before that leaves no bookmark (never ahead);
+    # the rerun reads it all again, and what is already in Glassdome is skipped unchanged.
+    assert bookmark is None
 
     rerun = meltano_run("glassdome", env=env)
 
     assert rerun.returncode == 0, rerun.output[-3000:]
     assert glassdome.products() == expected
+
+
+def _dumped_config(plugin: str, env: dict[str, str], path: Path) -> Path:
+    """The plugin's config as meltano resolves it, written to a file for standalone use."""
+    result = run_meltano("invoke", "--dump=config", plugin, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    config = json.loads(result.stdout[result.stdout.index("{") :])
+    config.pop("batch_config", None)  # RECORD mode: one RECORD per product
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_record_mode_kill_9_leaves_a_bookmark_never_ahead(
+    flow_env: dict[str, str], glassdome: GlassdomeApi, mes_url: str, tmp_path: Path
+) -> None:
+    """Without batch_config the tap sends RECORDs with a bookmark every 1,000 rows, and the
+    target emits STATE after each written batch: a killed run resumes close to the kill."""
+    mes.generate(mes_url, orders=2500, materials=2500)
+    glassdome.faults(latency_ms=150)
+    env = {
+        **flow_env,
+        "TARGET_GLASSDOME_BATCH_SIZE_ROWS": "400",
+        "TARGET_GLASSDOME_MAX_CONCURRENCY": "1",
+        "TARGET_GLASSDOME_BATCH_SIZE": "100",
+    }
+    tap = _dumped_config("tap-mes", env, tmp_path / "tap.json")
+    target = _dumped_config("target-glassdome", env, tmp_path / "target.json")
+    catalog = PROJECT_ROOT / "meltano/catalogs/tap-mes.glassdome.json"
+    state_out = tmp_path / "state.jsonl"
+    command = (
+        f"{VENV_BIN}/tap-mes --config {tap} --catalog {catalog}"
+        f" | {VENV_BIN}/target-glassdome --config {target} > {state_out}"
+    )
+    process = subprocess.Popen(["bash", "-c", command], env=env, text=True)
+    _kill_target_once_writing(process, glassdome)
+    process.wait(60)
+    glassdome.faults()
+
+    states = [json.loads(line) for line in state_out.read_text().splitlines() if line.strip()]
+    assert states, "the target emitted no STATE before it was killed"
+    bookmark = states[-1]["bookmarks"]["material_latest"]["replication_key_value"]
+    delivered = glassdome.products()
+    with psycopg2.connect(mes_url) as conn, conn.cursor() as cur:
+        cur.execute(LATEST_PER_MATERIAL + " WHERE latest < %s", (bookmark,))
+        covered = {row[0] for row in cur.fetchall()}
+    conn.close()
+    assert len(covered) >= 900  # the tap emits its first bookmark after 1,000 rows
+    assert covered <= set(delivered)  # never ahead
+    assert len(delivered) < 2508

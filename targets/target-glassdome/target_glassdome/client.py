@@ -7,11 +7,14 @@ import threading
 import typing as t
 from dataclasses import dataclass
 
+import msgspec
 import requests
 from connector_kit import retry
 from requests.adapters import HTTPAdapter
 
 PAGE_LIMIT = 200  # the API clamps `limit` to 1..200
+JSON_BODY = {"Content-Type": "application/json"}
+encode_json = msgspec.json.Encoder().encode  # several times faster than json.dumps
 log = logging.getLogger("target_glassdome.client")
 
 
@@ -102,11 +105,11 @@ class GlassdomeClient:
         raise Rejected(status, error)
 
     def insert(self, products: list[dict[str, t.Any]]) -> int:
-        body = self._send("POST", "/ingest/products", json=products)
+        body = self._send("POST", "/ingest/products", data=encode_json(products), headers=JSON_BODY)
         return int(body.get("inserted", 0))
 
     def update(self, products: list[dict[str, t.Any]]) -> tuple[int, int]:
-        body = self._send("PATCH", "/products", json=products)
+        body = self._send("PATCH", "/products", data=encode_json(products), headers=JSON_BODY)
         return int(body.get("updated", 0)), int(body.get("skipped", 0))
 
     def page(self, offset: int) -> list[dict[str, t.Any]]:
