@@ -140,6 +140,9 @@ def main() -> None:
             "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
             "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
             "DEAD_LETTER_DIR": str(root / "dead-letter"),
+            # as `make` runs it: bytecode cached (this machine sets PYTHONDONTWRITEBYTECODE=1)
+            "PYTHONDONTWRITEBYTECODE": "",
+            "TAP_MES_BATCH_CONFIG_STORAGE_ROOT": str(root / "batches"),
             "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         }
         print(f"== {count:,} generated materials, {expected:,} products")

@@ -79,7 +79,8 @@ def test_written_file_reads_back_and_no_partial_file_is_left(tmp_path: Path) -> 
 
     path = batches.write_jsonl_gz(tmp_path / "out", "products", iter(records))
 
-    assert path.name.startswith("products-") and path.name.endswith(".jsonl.gz")
+    assert path.name.startswith("products-")
+    assert path.name.endswith(".jsonl.gz")
     assert [p.name for p in path.parent.iterdir()] == [path.name]
     (back,) = batches.read_records(batches.JSONL_GZIP, path.as_uri())
     assert back == [{"id": "MAT-1", "sku": "A", "at": "2024-03-01T00:00:00Z"}]

@@ -26,7 +26,7 @@ def test_yaml_config_is_handed_to_the_sdk_as_json(tmp_path: Path) -> None:
 
     argv = json_argv(["--config", str(tmp_path / "mes.yaml"), "--discover"], tmp_path)
 
-    assert argv[0] == "--config" and argv[2] == "--discover"
+    assert (argv[0], argv[2]) == ("--config", "--discover")
     assert json.loads(Path(argv[1]).read_text()) == {
         "sqlalchemy_url": "postgresql://h/mes",
         "lookback_seconds": 5,

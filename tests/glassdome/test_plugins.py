@@ -118,7 +118,8 @@ def test_standalone_pipeline_from_yaml_config_files(
     if batch_format:
         # (records, batch manifests) each reader (mapper, target) saw
         seen = re.findall(r"(\d+) records, (\d+) batch manifests", result.stderr)
-        assert len(seen) == 2 and all(r == "0" and int(b) > 0 for r, b in seen), seen
+        assert len(seen) == 2, seen
+        assert all(r == "0" and int(b) > 0 for r, b in seen), seen
         assert list(batches.iterdir()) == []
 
 

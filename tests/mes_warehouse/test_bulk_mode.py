@@ -50,13 +50,16 @@ def last_bookmark(messages: list[dict[str, Any]], stream: str) -> Any:
     return states[-1]["bookmarks"][stream]["replication_key_value"]
 
 
-@pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
+@pytest.mark.parametrize(
+    ("fmt", "batch_sorted"), [("parquet", True), ("parquet", False), ("jsonl", True)]
+)
 def test_bulk_files_load_into_an_exact_copy(
-    fmt: str, source_url: str, warehouse_url: str, schema: str, tmp_path: Path
+    fmt: str, batch_sorted: bool, source_url: str, warehouse_url: str, schema: str, tmp_path: Path
 ) -> None:
     root = tmp_path / "batches"
     started = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    messages = run_tap(bulk_config(source_url, root, fmt, 7_000), tmp_path)
+    config = {**bulk_config(source_url, root, fmt, 7_000), "batch_sorted": batch_sorted}
+    messages = run_tap(config, tmp_path)
     kinds = {m["type"] for m in messages}
     assert "RECORD" not in kinds, "bulk mode sends files, not records"
     orders = [m for m in messages if m["type"] == "BATCH" and m["stream"] == "production_orders"]
@@ -68,6 +71,16 @@ def test_bulk_files_load_into_an_exact_copy(
     bookmark = dt.datetime.fromisoformat(last_bookmark(messages, "production_orders"))
     assert max_updated > started
     assert bookmark == max_updated
+    bookmarks = [
+        m["value"]["bookmarks"].get("production_orders", {}).get("replication_key_value")
+        for m in messages
+        if m["type"] == "STATE"
+    ]
+    moving = sorted({b for b in bookmarks if b})
+    if fmt == "parquet" and batch_sorted:  # one bookmark per file, each file's last row
+        assert len(moving) == len(orders)
+    else:  # the snapshot's max, once, after the last file
+        assert moving == [last_bookmark(messages, "production_orders")]
 
     run_target({"database_url": warehouse_url, "default_target_schema": schema}, messages)
     for table in ("production_orders", "mara", "mvke", "makt"):

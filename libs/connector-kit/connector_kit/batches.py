@@ -48,7 +48,7 @@ def read_records(encoding: Any, url: str, chunk_rows: int = CHUNK_ROWS) -> Itera
     fmt, compression = encoding_of(encoding)
     path = local_path(url)
     if fmt == "parquet":
-        import pyarrow.parquet as pq  # noqa: PLC0415 (only parquet users pay for pyarrow)
+        import pyarrow.parquet as pq  # only parquet users pay for pyarrow
 
         with pq.ParquetFile(path) as parquet:
             for batch in parquet.iter_batches(batch_size=chunk_rows):
@@ -58,8 +58,8 @@ def read_records(encoding: Any, url: str, chunk_rows: int = CHUNK_ROWS) -> Itera
         msg = f"BATCH file {url!r}: unsupported format {fmt!r} (expected jsonl or parquet)"
         raise ValueError(msg)
     decode = msgspec.json.Decoder().decode
-    opened = gzip.open(path, "rb") if compression in {"gzip", "gz"} else path.open("rb")
-    with opened as lines:
+    opener = gzip.open if compression in {"gzip", "gz"} else open
+    with opener(path, "rb") as lines:
         chunk: list[dict] = []
         for line in lines:
             if line.strip():
@@ -73,8 +73,8 @@ def read_records(encoding: Any, url: str, chunk_rows: int = CHUNK_ROWS) -> Itera
 
 def _iso_dates(batch: Any) -> Any:
     """Date and timestamp columns as the ISO 8601 strings a RECORD message would carry."""
-    import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.compute as pc  # noqa: PLC0415
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
     for index, field in enumerate(batch.schema):
         column = batch.column(index)

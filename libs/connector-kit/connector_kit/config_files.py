@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -67,8 +68,6 @@ def exit_now(code: int) -> None:
     """Flush logs and stdio, then end the process at once (no module teardown)."""
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):  # closed or broken pipe
             stream.flush()
-        except (OSError, ValueError):  # closed or broken pipe: nothing more can be written
-            pass
     os._exit(code)

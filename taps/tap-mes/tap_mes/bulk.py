@@ -7,11 +7,12 @@ per row. On PostgreSQL the rows never become Python objects:
   stream schema) -> parquet files of `batch_size` rows. Numbers travel as their exact text.
 - jsonl (gzip): Postgres writes each row as JSON (`row_to_json`), Python only compresses.
 
-The read runs in one REPEATABLE READ, READ ONLY transaction, sorted by the replication key
-like the record path. The SDK writes STATE after each BATCH message; the bookmark in it is
-the last row of the parquet files handed over so far (a killed run resumes after the last
-file its target wrote), or, for gzip JSON lines (known only once COPY is done), the
-snapshot's greatest replication key, set before the last file is handed over.
+The read runs in one REPEATABLE READ, READ ONLY transaction. The SDK writes STATE after
+each BATCH message. Sorted by the replication key (`batch_sorted`, the default), the
+bookmark in it is the last row of the parquet files handed over so far, so a killed run
+resumes after the last file its target wrote. Unsorted, or for gzip JSON lines (known only
+once COPY is done), it is the snapshot's greatest replication key, set before the last
+file is handed over.
 Other dialects fall back to the SDK's record-based batcher.
 """
 
@@ -71,8 +72,10 @@ class BulkExtract:
         directory: Path,
         file_stem: str,
         rows_per_file: int,
+        sorted_rows: bool,
     ) -> None:
         self.conn = raw_connection
+        self.sorted_rows = sorted_rows
         self.select_sql = select_sql
         self.properties = properties
         self.replication_key = replication_key
@@ -113,7 +116,7 @@ class BulkExtract:
         names = list(self.properties)
         schema = pa.schema([(n, arrow_type(self.properties[n])) for n in names])
         with self.conn.cursor() as cur:
-            self._begin(cur, snapshot_max=False)
+            self._begin(cur, snapshot_max=not self.sorted_rows)
             statement = f"COPY ({self.select_sql}) TO STDOUT WITH (FORMAT csv)"
             source, thread, failures = self._copy_in_thread(cur, statement)
             writer: pq.ParquetWriter | None = None
@@ -171,7 +174,7 @@ class BulkExtract:
 
     def _note_file_max(self, rows: pa.RecordBatch | None) -> None:
         """The rows arrive sorted by the replication key: a file's last row holds its max."""
-        if self.replication_key and rows is not None and rows.num_rows:
+        if self.sorted_rows and self.replication_key and rows is not None and rows.num_rows:
             value = rows.column(self.replication_key)[rows.num_rows - 1].as_py()
             self.file_max = value.isoformat() if isinstance(value, dt.datetime) else value
 
@@ -268,12 +271,14 @@ def get_batches(stream: Any, batch_config: Any, context: Any) -> Iterator[tuple[
     encoding = batch_config.encoding
     if fmt == "jsonl" and encoding.compression != "gzip":
         encoding = dataclasses.replace(encoding, compression="gzip")
-    # Sorted by the replication key, as on the record path: each parquet file's last row is
-    # a safe bookmark, so a killed run resumes after the last file its target wrote, and a
-    # target writes the newest rows last (Glassdome lists newest first: an incremental run
-    # finds what it touches on the first pages). Key order would make Glassdome's inserts
-    # faster (its B-tree indexes), but the first run after it would read the whole listing.
+    # `batch_sorted` (default): sorted by the replication key, as on the record path, so each
+    # parquet file's last row is a safe bookmark (a killed run resumes after the last file
+    # its target wrote) and a target writes the newest rows last. Off: no sort (a large
+    # full load skips Postgres's sort), one bookmark for the snapshot after the last file.
+    sorted_rows = bool(stream.config.get("batch_sorted", True))
     query = stream.build_query(context=context)
+    if not sorted_rows:
+        query = query.order_by(None)
     compiled = query.compile(dialect=engine.dialect)
     selected = stream.get_selected_schema()["properties"]
     properties = {c.name: selected[c.name] for c in query.selected_columns}
@@ -291,18 +296,22 @@ def get_batches(stream: Any, batch_config: Any, context: Any) -> Iterator[tuple[
             directory,
             f"{prefix}{stream.tap_name}--{stream.name}",
             batch_config.batch_size,
+            sorted_rows,
         )
         files = extract.parquet_files() if fmt == "parquet" else extract.jsonl_files()
-        if fmt == "parquet":
+        if fmt == "parquet" and sorted_rows:
             for path in files:  # the SDK writes STATE after each BATCH
                 _advance_bookmark(stream, context, extract.file_max)
                 yield encoding, [path.as_uri()]
-        else:  # gzip files: the snapshot's max, in the STATE after the last file
-            paths = list(files)
-            for number, path in enumerate(paths, 1):
-                if number == len(paths):
-                    _advance_bookmark(stream, context, extract.max_replication_value)
-                yield encoding, [path.as_uri()]
+        else:  # the snapshot's max, in the STATE after the last file
+            pending: Path | None = None
+            for path in files:
+                if pending is not None:
+                    yield encoding, [pending.as_uri()]
+                pending = path
+            _advance_bookmark(stream, context, extract.max_replication_value)
+            if pending is not None:
+                yield encoding, [pending.as_uri()]
     finally:
         raw.close()
     timed(fmt, extract.rows, started, stream.name)

@@ -56,6 +56,15 @@ class TapMes(SQLTap):
             "with an earlier updated_at.",
         ),
         th.Property(
+            "batch_sorted",
+            th.BooleanType,
+            default=True,
+            title="Sorted BATCH files",
+            description="Bulk mode: rows sorted by the replication key, a bookmark after each "
+            "file (a killed run resumes after the last written file). Off: no sort, one "
+            "bookmark after the last file (faster for large full loads).",
+        ),
+        th.Property(
             "custom_streams",
             th.ArrayType(CUSTOM_STREAM),
             default=[],

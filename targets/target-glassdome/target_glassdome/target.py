@@ -10,9 +10,9 @@ from connector_kit.config_files import run_cli
 from connector_kit.deadletter import DeadLetters
 from singer_sdk import Target
 from singer_sdk import typing as th
-from singer_sdk.helpers._batch import BaseBatchFileEncoding
 from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers._batch import BaseBatchFileEncoding
 from typing_extensions import override
 
 from target_glassdome.client import GlassdomeClient
