@@ -74,7 +74,8 @@ class ProductsSink(BatchSink):
         transform: t.Callable[[dict], dict | None] | None = None,
     ) -> None:
         """BATCH files take the RECORD path (checked, deduplicated, sent in chunks), read a
-        chunk at a time; returns once all of them is written, so a STATE after is safe."""
+        chunk at a time. Returns once every product in them is written: a STATE after them
+        is safe to emit."""
         for url in files:
             for chunk in batches.read_records(encoding, url):
                 self.record_counter_metric.increment(len(chunk))
