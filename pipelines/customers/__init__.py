@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -23,6 +23,7 @@ from dlt.common.jsonpath import compile_path
 from dlt.sources.helpers import requests as dlt_requests
 from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
 from dlt.sources.rest_api import RESTAPIConfig, rest_api_resources
+from requests import Response
 
 from pipelines.customers.settings import (
     ARROW_SCHEMA,
@@ -31,7 +32,7 @@ from pipelines.customers.settings import (
     MERGE_STRATEGY,
     PAGE_SIZE_MAX,
     PAGE_STRIPES,
-    QUEUE_ROWS,
+    QUEUE_ITEMS,
     TABLE,
 )
 
@@ -92,6 +93,7 @@ def customers_pages(
                     "params": {"limit": limit},
                     "data_selector": DATA,
                     "paginator": paginator,
+                    "response_actions": [decode_once],
                 },
             }
         )
@@ -109,25 +111,45 @@ def total_pages(base_url: str, limit: int) -> int:
     return int(response.json()["total_pages"])
 
 
-def concurrent_rows(resources: list[Any]) -> Iterator[dict[str, Any]]:
-    """Rows of several resources, each read by its own thread; bounded by a queue.
+def decode_once(response: Response, *args: Any, **kwargs: Any) -> Response:
+    """Decode the JSON body once: rest_api reads it for the data, the paginator for total_pages."""
+    if response.ok:
+        body = response.json()
+        response.json = lambda **_: body  # type: ignore[method-assign]
+    return response
+
+
+def arrow_batches(rows: Iterable[dict[str, Any]], batch_rows: int) -> Iterator[pa.Table]:
+    """Rows as typed Arrow tables of `batch_rows`: dlt computes a table schema per item."""
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= batch_rows:
+            yield page_to_arrow(batch)
+            batch = []
+    if batch:
+        yield page_to_arrow(batch)
+
+
+def concurrent_items(sources: list[Iterator[Any]]) -> Iterator[Any]:
+    """Items of several iterators, each drained by its own thread; bounded by a queue.
 
     A reader's exception is raised here; when the consumer stops early the readers stop too.
     """
-    rows: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_ROWS)
+    items: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_ITEMS)
     stop, done = threading.Event(), object()
 
     def put(item: Any) -> None:
         while not stop.is_set():
             try:
-                rows.put(item, timeout=0.1)
+                items.put(item, timeout=0.1)
                 return
             except queue.Full:
                 continue
 
-    def read(resource: Any) -> None:
+    def read(source: Iterator[Any]) -> None:
         try:
-            for item in resource:
+            for item in source:
                 if stop.is_set():
                     return
                 put(item)
@@ -136,13 +158,13 @@ def concurrent_rows(resources: list[Any]) -> Iterator[dict[str, Any]]:
         finally:
             put(done)
 
-    with ThreadPoolExecutor(max_workers=len(resources)) as pool:
-        for resource in resources:
-            pool.submit(read, resource)
+    with ThreadPoolExecutor(max_workers=len(sources)) as pool:
+        for source in sources:
+            pool.submit(read, source)
         try:
-            running = len(resources)
+            running = len(sources)
             while running:
-                item = rows.get()
+                item = items.get()
                 if item is done:
                     running -= 1
                 elif isinstance(item, BaseException):
@@ -176,17 +198,14 @@ def customers_source(
     def customers() -> Iterator[pa.Table]:
         if page_stripes > 1:
             ranges = page_ranges(total_pages(base_url, limit), page_stripes)
-            items: Iterator[Any] = concurrent_rows(customers_pages(base_url, limit, ranges))
+            # Each reader types its own rows: only whole Arrow tables cross the queue.
+            yield from concurrent_items(
+                [
+                    arrow_batches(pages, batch_rows)
+                    for pages in customers_pages(base_url, limit, ranges)
+                ]
+            )
         else:
-            items = iter(customers_pages(base_url, limit)[0])
-        # dlt computes a table schema per item: a few large tables, not one per page.
-        batch: list[dict[str, Any]] = []
-        for item in items:
-            batch.extend(item if isinstance(item, list) else [item])
-            if len(batch) >= batch_rows:
-                yield page_to_arrow(batch)
-                batch = []
-        if batch:
-            yield page_to_arrow(batch)
+            yield from arrow_batches(customers_pages(base_url, limit)[0], batch_rows)
 
     return customers

@@ -13,7 +13,7 @@ DEFAULT_DATASET = "customer_data"
 PAGE_SIZE_MAX = 100  # the API clamps `limit` to 100
 BATCH_ROWS = 10_000  # rows per Arrow table handed to dlt
 PAGE_STRIPES = 4  # page ranges read concurrently (1: one sequential pass)
-QUEUE_ROWS = 20_000  # rows in flight between the readers and the Arrow batches
+QUEUE_ITEMS = 4  # Arrow tables in flight between the page-range readers and dlt
 
 # The seed's `customers` table (customer-data-pipeline.md), column by column.
 COLUMNS: dict[str, TColumnSchema] = {
