@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
 
 import dlt
+import duckdb
 from connector_kit.logs import kv
 from dlt.common.pipeline import LoadInfo
 
@@ -17,15 +19,28 @@ from pipelines.dlt_project import data_dir, pipelines_dir, postgres_credentials,
 log = logging.getLogger("pipelines.customers")
 
 
+def duckdb_file(credentials: Any = None) -> Path:
+    """The DuckDB file: given, configured, or in the project's `_pipelines/` folder."""
+    path = (
+        credentials
+        or dlt.config.get("sources.customers.duckdb_path")
+        or data_dir() / f"{PIPELINE_NAME}.duckdb"
+    )
+    file = Path(path).resolve()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    return file
+
+
 def destination_for(name: str, credentials: Any = None) -> Any:
-    """DuckDB lands in the project's `_pipelines/` folder; other destinations use dlt's config."""
+    """DuckDB lands in the project's `_pipelines/` folder; other destinations use dlt's config.
+
+    For DuckDB, `credentials` may be an open connection, which dlt then borrows instead of
+    opening the file again for each step of the load (about 20 opens, 5-9 ms each).
+    """
     if name == "duckdb":
-        path = (
-            credentials
-            or dlt.config.get("sources.customers.duckdb_path")
-            or data_dir() / f"{PIPELINE_NAME}.duckdb"
-        )
-        return dlt.destinations.duckdb(credentials=str(Path(path).resolve()))
+        if isinstance(credentials, duckdb.DuckDBPyConnection):
+            return dlt.destinations.duckdb(credentials=credentials)
+        return dlt.destinations.duckdb(credentials=str(duckdb_file(credentials)))
     if name == "postgres":
         credentials = credentials or dlt.secrets.get("destination.postgres.credentials")
         if isinstance(credentials, str):
@@ -62,28 +77,34 @@ def run(
     page_stripes: int | None = None,
 ) -> LoadInfo:
     """One full sync; returns dlt's load info. Raises when the API fails after retries."""
-    pipeline = build_pipeline(destination, credentials, dataset_name, pipelines_dir_)
-    kwargs: dict[str, Any] = {}
-    if base_url:
-        kwargs["base_url"] = base_url
-    if page_size:
-        kwargs["page_size"] = page_size
-    if page_stripes:
-        kwargs["page_stripes"] = page_stripes
-    source = customers_source(**kwargs)
-    file_format: Any = dlt.config.get("sources.customers.loader_file_format") or FILE_FORMATS.get(
-        pipeline.destination.destination_name
-    )
-    log.info(
-        "sync start %s",
-        kv(
-            pipeline=PIPELINE_NAME,
-            destination=pipeline.destination.destination_name,
-            dataset=pipeline.dataset_name,
-            file_format=file_format or "default",
-        ),
-    )
-    info = pipeline.run(source, loader_file_format=file_format)
+    use_project_dirs()
+    name = destination or dlt.config.get("sources.customers.destination") or "duckdb"
+    with contextlib.ExitStack() as scope:
+        if name == "duckdb" and not isinstance(credentials, duckdb.DuckDBPyConnection):
+            # one connection for the whole run, lent to dlt (closed here, not by dlt)
+            credentials = scope.enter_context(duckdb.connect(str(duckdb_file(credentials))))
+        pipeline = build_pipeline(name, credentials, dataset_name, pipelines_dir_)
+        kwargs: dict[str, Any] = {}
+        if base_url:
+            kwargs["base_url"] = base_url
+        if page_size:
+            kwargs["page_size"] = page_size
+        if page_stripes:
+            kwargs["page_stripes"] = page_stripes
+        source = customers_source(**kwargs)
+        file_format: Any = dlt.config.get(
+            "sources.customers.loader_file_format"
+        ) or FILE_FORMATS.get(pipeline.destination.destination_name)
+        log.info(
+            "sync start %s",
+            kv(
+                pipeline=PIPELINE_NAME,
+                destination=pipeline.destination.destination_name,
+                dataset=pipeline.dataset_name,
+                file_format=file_format or "default",
+            ),
+        )
+        info = pipeline.run(source, loader_file_format=file_format)
     normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
     rows = normalized.row_counts.get(TABLE, 0) if normalized else 0
     log.info("sync end %s", kv(pipeline=PIPELINE_NAME, rows=rows, loads=len(info.loads_ids)))
