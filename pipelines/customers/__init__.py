@@ -10,7 +10,6 @@ through everything and the merge makes the rerun idempotent (changed rows are up
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from collections.abc import Iterable, Iterator
@@ -21,12 +20,12 @@ import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 import requests
+from connector_kit.http import read_environment_once
 from dlt.common.jsonpath import compile_path
 from dlt.sources.helpers import requests as dlt_requests
 from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
 from dlt.sources.rest_api import EndpointResource, RESTAPIConfig, rest_api_resources
 from requests import Response
-from requests.utils import get_environ_proxies
 
 from pipelines.customers.settings import (
     ARROW_SCHEMA,
@@ -107,16 +106,8 @@ def customers_pages(
 
 
 def api_session(base_url: str) -> requests.Session:
-    """dlt's retrying session with the environment read once: proxies (NO_PROXY honoured)
-    and CA bundle for this API's host. requests would otherwise read the environment and
-    look for ~/.netrc again for every request (about 0.18 ms each; the API has no auth)."""
-    session = dlt_requests.Client(raise_for_status=False).session
-    session.proxies.update(get_environ_proxies(base_url))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
-    session.trust_env = False
-    return session
+    """dlt's retrying session, reading the proxy environment once (connector_kit.http)."""
+    return read_environment_once(dlt_requests.Client(raise_for_status=False).session, base_url)
 
 
 def total_pages(base_url: str, limit: int) -> int:

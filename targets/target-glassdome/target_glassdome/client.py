@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import msgspec
 import requests
 from connector_kit import retry
+from connector_kit.http import read_environment_once
 from requests.adapters import HTTPAdapter
 
 PAGE_LIMIT = 200  # the API clamps `limit` to 1..200
@@ -66,6 +67,7 @@ class GlassdomeClient:
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        read_environment_once(self.session, self.api_url)
         self.retried = 0
         self._lock = threading.Lock()
 
