@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import typing as t
-from concurrent.futures import Future
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from functools import cached_property
 
 from connector_kit import batches
@@ -91,8 +91,13 @@ class ProductsSink(BatchSink):
             return
         self.in_flight.extend(self.delivery.submit(records, self.tally))
         self.in_flight_ids.update(r["id"] for r in records)
-        while len(self.in_flight) > self.max_in_flight:  # back-pressure on the reader
-            self.in_flight.pop(0).result()
+        # Back-pressure on the reader: wait for whichever chunk finishes first, not the oldest
+        # (one slow request would leave the other senders idle behind it).
+        while len(self.in_flight) > self.max_in_flight:
+            done, pending = wait(self.in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                future.result()  # a transient fault that outlived its retries stops the run
+            self.in_flight = list(pending)
 
     def wait(self) -> None:
         """Block until every chunk sent so far is written (or rejected)."""
