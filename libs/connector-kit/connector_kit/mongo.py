@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import pymongo
 from pymongo.errors import ConnectionFailure, OperationFailure
+from singer_sdk import typing as th
 
 from connector_kit import logs, retry
 
@@ -15,6 +16,49 @@ T = TypeVar("T")
 log = logging.getLogger("connector_kit.mongo")
 # ServerSelectionTimeoutError, AutoReconnect, NetworkTimeout, NotPrimaryError: ConnectionFailure.
 TRANSIENT: tuple[type[BaseException], ...] = (ConnectionFailure,)
+
+
+# The connection settings `Mongo.from_config` reads, declared once for every Mongo plugin.
+SETTINGS = th.PropertiesList(
+    th.Property(
+        "mongo_uri",
+        th.StringType,
+        required=True,
+        secret=True,
+        title="MongoDB URI",
+        description="TracOS MongoDB connection string (seed: MONGO_URI); "
+        "its path names the database.",
+    ),
+    th.Property(
+        "database",
+        th.StringType,
+        default="tractian",
+        title="Database",
+        description="Database when the URI names none.",
+    ),
+    th.Property(
+        "server_selection_timeout_ms",
+        th.IntegerType,
+        default=5000,
+        title="Server selection timeout (ms)",
+        description="How long one attempt waits for a reachable Mongo.",
+    ),
+    th.Property(
+        "retry_attempts",
+        th.IntegerType,
+        default=6,
+        title="Retry attempts",
+        description="Attempts per Mongo call (exponential backoff with jitter) before the "
+        "run fails.",
+    ),
+    th.Property(
+        "retry_max_wait_s",
+        th.NumberType,
+        default=10.0,
+        title="Longest retry wait (s)",
+        description="Cap of the backoff between attempts.",
+    ),
+)
 
 
 class MongoUnavailableError(Exception):

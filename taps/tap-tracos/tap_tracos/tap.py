@@ -6,6 +6,7 @@ import sys
 from functools import cached_property
 from typing import Any
 
+from connector_kit import mongo
 from connector_kit.logs import kv
 from connector_kit.mongo import Mongo, MongoUnavailableError
 from singer_sdk import Tap
@@ -14,46 +15,6 @@ from typing_extensions import override
 
 from tap_tracos.streams import WorkOrdersStream
 
-MONGO_SETTINGS = th.PropertiesList(
-    th.Property(
-        "mongo_uri",
-        th.StringType,
-        required=True,
-        secret=True,
-        title="MongoDB URI",
-        description="TracOS MongoDB connection string (seed: MONGO_URI); "
-        "its path names the database.",
-    ),
-    th.Property(
-        "database",
-        th.StringType,
-        default="tractian",
-        title="Database",
-        description="Database when the URI names none.",
-    ),
-    th.Property(
-        "server_selection_timeout_ms",
-        th.IntegerType,
-        default=5000,
-        title="Server selection timeout (ms)",
-        description="How long one attempt waits for a reachable Mongo.",
-    ),
-    th.Property(
-        "retry_attempts",
-        th.IntegerType,
-        default=6,
-        title="Retry attempts",
-        description="Attempts per read (exponential backoff with jitter) before the run fails.",
-    ),
-    th.Property(
-        "retry_max_wait_s",
-        th.NumberType,
-        default=10.0,
-        title="Longest retry wait (s)",
-        description="Cap of the backoff between attempts.",
-    ),
-)
-
 
 class TapTracos(Tap):
     """TracOS work orders waiting to be sent to the client system."""
@@ -61,7 +22,7 @@ class TapTracos(Tap):
     name = "tap-tracos"
 
     config_jsonschema = th.PropertiesList(
-        *MONGO_SETTINGS,
+        *mongo.SETTINGS,
         th.Property(
             "collection",
             th.StringType,

@@ -6,6 +6,7 @@ import sys
 from functools import cached_property
 from typing import Any
 
+from connector_kit import mongo
 from connector_kit.logs import kv
 from connector_kit.mongo import Mongo, MongoUnavailableError
 from singer_sdk import Target
@@ -22,22 +23,7 @@ class TargetTracos(Target):
     default_sink_class = UpsertSink
 
     config_jsonschema = th.PropertiesList(
-        th.Property(
-            "mongo_uri",
-            th.StringType,
-            required=True,
-            secret=True,
-            title="MongoDB URI",
-            description="TracOS MongoDB connection string (seed: MONGO_URI); "
-            "its path names the database.",
-        ),
-        th.Property(
-            "database",
-            th.StringType,
-            title="Database",
-            description="Database when the URI names none.",
-            default="tractian",
-        ),
+        *mongo.SETTINGS,
         th.Property(
             "collections",
             th.ObjectType(),
@@ -66,27 +52,6 @@ class TargetTracos(Target):
             default=1000,
             title="Batch size",
             description="Records per bulk_write (and per state acknowledgement).",
-        ),
-        th.Property(
-            "server_selection_timeout_ms",
-            th.IntegerType,
-            default=5000,
-            title="Server selection timeout (ms)",
-            description="How long one attempt waits for a reachable Mongo.",
-        ),
-        th.Property(
-            "retry_attempts",
-            th.IntegerType,
-            default=6,
-            title="Retry attempts",
-            description="Attempts per write (backoff with jitter) before the run fails.",
-        ),
-        th.Property(
-            "retry_max_wait_s",
-            th.NumberType,
-            default=10.0,
-            title="Longest retry wait (s)",
-            description="Cap of the backoff between attempts.",
         ),
         th.Property(
             "dead_letter_dir",
