@@ -33,17 +33,22 @@ def test_yaml_config_is_handed_to_the_sdk_as_json(tmp_path: Path) -> None:
     }
 
 
-@pytest.mark.parametrize(
-    ("plugin", "bad_config"),
-    [
-        ("tap-mes", "lookback_seconds: 5\n"),  # no sqlalchemy_url
-        ("target-glassdome", "api_url: http://x\napi_key: k\nbatch_size: 999\n"),
-        ("map-mes-glassdome", "output_stream: 5\n"),
-    ],
-)
-def test_fast_exit_still_delivers_all_output_and_the_exit_code(
-    plugin: str, bad_config: str, tmp_path: Path
-) -> None:
+SINGER_PLUGINS = [
+    "tap-mes",
+    "tap-client-json",
+    "tap-tracos",
+    "map-mes-glassdome",
+    "erp-to-tracos",
+    "tracos-to-erp",
+    "target-glassdome",
+    "target-postgres",
+    "target-tracos",
+    "target-client-json",
+]
+
+
+@pytest.mark.parametrize("plugin", SINGER_PLUGINS)
+def test_every_plugin_exits_fast_with_its_whole_output(plugin: str) -> None:
     about = subprocess.run(
         [str(BIN / plugin), "--about", "--format", "json"],
         capture_output=True,
@@ -53,6 +58,18 @@ def test_fast_exit_still_delivers_all_output_and_the_exit_code(
     assert about.returncode == 0, about.stderr
     assert json.loads(about.stdout)["name"] == plugin  # the whole document, flushed
 
+
+@pytest.mark.parametrize(
+    ("plugin", "bad_config"),
+    [
+        ("tap-mes", "lookback_seconds: 5\n"),  # no sqlalchemy_url
+        ("target-glassdome", "api_url: http://x\napi_key: k\nbatch_size: 999\n"),
+        ("map-mes-glassdome", "output_stream: 5\n"),
+    ],
+)
+def test_fast_exit_keeps_the_exit_code_of_a_failed_run(
+    plugin: str, bad_config: str, tmp_path: Path
+) -> None:
     (tmp_path / "bad.yaml").write_text(bad_config)
     bad = subprocess.run(
         [str(BIN / plugin), "--config", str(tmp_path / "bad.yaml")],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector_kit.config_files import run_cli
 from typing_extensions import override
 
 from map_erp_tracos import work_orders
@@ -24,3 +25,12 @@ class TracosToErpMapper(WorkOrderMapper):
     @override
     def target_schema(self) -> dict[str, Any]:
         return work_orders.erp_schema()
+
+
+def main() -> None:
+    """Console entry point (`tracos-to-erp --config file.yaml`)."""
+    run_cli(TracosToErpMapper.cli)
+
+
+if __name__ == "__main__":
+    main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from connector_kit.config_files import run_cli
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from typing_extensions import override
@@ -42,3 +43,12 @@ class TapClientJson(Tap):
     @override
     def discover_streams(self) -> list[WorkOrdersStream]:
         return [WorkOrdersStream(self)]
+
+
+def main() -> None:
+    """Console entry point (`tap-client-json --config file.yaml`)."""
+    run_cli(TapClientJson.cli)
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from connector_kit import mongo
+from connector_kit.config_files import run_cli
 from connector_kit.logs import kv
 from connector_kit.mongo import Mongo, MongoUnavailableError
 from singer_sdk import Tap
@@ -62,3 +63,12 @@ class TapTracos(Tap):
         except MongoUnavailableError as error:
             cls.logger.error("tracos unavailable, nothing exported %s", kv(error=error))
             sys.exit(1)
+
+
+def main() -> None:
+    """Console entry point (`tap-tracos --config file.yaml`)."""
+    run_cli(TapTracos.cli)
+
+
+if __name__ == "__main__":
+    main()

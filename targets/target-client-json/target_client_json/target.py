@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from connector_kit.config_files import run_cli
 from singer_sdk import Target
 from singer_sdk import typing as th
 
@@ -50,3 +51,12 @@ class TargetClientJson(Target):
             description="Where records whose key cannot name a file go. Default: $DEAD_LETTER_DIR.",
         ),
     ).to_dict()
+
+
+def main() -> None:
+    """Console entry point (`target-client-json --config file.yaml`)."""
+    run_cli(TargetClientJson.cli)
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Any
 
 import psycopg2
+from connector_kit.config_files import run_cli
 from connector_kit.deadletter import DeadLetters
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
@@ -160,5 +161,10 @@ class TargetPostgres(SQLTarget):
             sys.exit(1)
 
 
+def main() -> None:
+    """Console entry point (`target-postgres --config file.yaml`)."""
+    run_cli(TargetPostgres.cli)
+
+
 if __name__ == "__main__":
-    TargetPostgres.cli()
+    main()

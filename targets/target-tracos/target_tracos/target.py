@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from connector_kit import mongo
+from connector_kit.config_files import run_cli
 from connector_kit.logs import kv
 from connector_kit.mongo import Mongo, MongoUnavailableError
 from singer_sdk import Target
@@ -88,3 +89,12 @@ class TargetTracos(Target):
                 kv(error=error),
             )
             sys.exit(1)
+
+
+def main() -> None:
+    """Console entry point (`target-tracos --config file.yaml`)."""
+    run_cli(TargetTracos.cli)
+
+
+if __name__ == "__main__":
+    main()
