@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -47,7 +48,7 @@ def json_argv(argv: Sequence[str], workdir: Path) -> list[str]:
 def connections(argv: Sequence[str]) -> dict[str, str]:
     """The connection settings of the `--config` files in argv, as `logs.endpoint` shows them."""
     found: dict[str, str] = {}
-    for flag, path in zip(argv, argv[1:], strict=False):
+    for flag, path in itertools.pairwise(argv):
         if flag != "--config" or not Path(path).is_file():
             continue
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))  # JSON is YAML
