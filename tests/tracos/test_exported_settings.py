@@ -79,7 +79,7 @@ def test_prod_without_mongo_uri_stops_before_any_plugin(
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
     assert len(errors) == 1, result.stderr[-3000:]
-    assert "'MONGO_URI' referenced but not set" in errors[0]
+    assert "MONGO_URI" in errors[0]
     assert "connections plugin=" not in result.stderr  # no plugin started
     assert "Traceback" not in result.stderr
     assert [p.name for p in inbound.iterdir()] == ["101.json"]  # nothing quarantined
