@@ -58,15 +58,6 @@ def connections(argv: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def log_connections(argv: Sequence[str], plugin: str) -> None:
-    """One line on stderr, before the plugin starts: its environment and connections."""
-    found = connections(argv)
-    if found:
-        environment = os.environ.get("MELTANO_ENVIRONMENT") or "-"
-        line = logs.kv(plugin=plugin, environment=environment, **found)
-        print(logs.mask(f"connections {line}"), file=sys.stderr, flush=True)
-
-
 def run_cli(cli: Callable[..., object]) -> None:
     """Run a singer-sdk click command with YAML config files converted to JSON first.
 
@@ -75,7 +66,8 @@ def run_cli(cli: Callable[..., object]) -> None:
     """
     prog_name = Path(sys.argv[0]).name
     try:
-        log_connections(sys.argv[1:], prog_name)
+        if found := connections(sys.argv[1:]):
+            logs.connections(found, plugin=prog_name)
         with tempfile.TemporaryDirectory(prefix="connector-config-") as workdir:
             cli(args=json_argv(sys.argv[1:], Path(workdir)), prog_name=prog_name)
         code = 0

@@ -78,3 +78,12 @@ def endpoint(value: str) -> str:
         return value
     address = rest.split("?", 1)[0].split("#", 1)[0]
     return f"{scheme}://{address.rpartition('@')[2]}"  # user:password@ dropped
+
+
+def connections(found: dict[str, str], **who: str) -> None:
+    """One line on stderr, before any work: meltano's environment and where connections point.
+
+    `found` holds what `endpoint` shows; printed directly, as it comes before logging is set up.
+    """
+    line = kv(**who, environment=os.environ.get("MELTANO_ENVIRONMENT") or "-", **found)
+    print(mask(f"connections {line}"), file=sys.stderr, flush=True)
