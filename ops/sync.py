@@ -1,7 +1,9 @@
 """Run every meltano job once and print one summary line per job.
 
 Without MELTANO_ENVIRONMENT=prod the local sandbox is brought up first, so a fresh
-clone syncs with nothing configured. Exit code is non-zero if any job failed.
+clone syncs with nothing configured; its URLs fill only the variables nobody exported.
+The first lines say which environment runs and where each connection points. Exit code is
+non-zero if any job failed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from connector_kit import logs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +52,32 @@ def meltano_env() -> dict[str, str]:
     env.setdefault("UV_COMPILE_BYTECODE", "1")
     env.setdefault("CONNECTOR_RUN_ID", logs.RUN_ID)  # one run id across every job of a sync
     return env
+
+
+def connection_variables() -> dict[str, bool]:
+    """The seed variables the plugins read (their settings' env_aliases) -> sensitive or not."""
+    found: dict[str, bool] = {}
+    for path in sorted((PROJECT_ROOT / "meltano").glob("*.meltano.yml")):
+        plugins = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("plugins", {})
+        for plugin in (p for kind in plugins.values() for p in kind):
+            for setting in plugin.get("settings", []):
+                for var in setting.get("env_aliases", []):
+                    found[var] = found.get(var, False) or bool(setting.get("sensitive"))
+    return found
+
+
+def log_connections(env: dict[str, str], sandbox_env: dict[str, str]) -> None:
+    """Where each connection points (host and database or folder; never credentials)."""
+    for var, sensitive in connection_variables().items():
+        value = env.get(var, "")
+        if var in os.environ:
+            source = "exported"
+        elif var in sandbox_env:
+            source = "sandbox"
+        else:
+            source = "unset"
+        shown = logs.endpoint(value) if "://" in value or not sensitive else "(secret)"
+        log.info("connection %s", logs.kv(variable=var, to=shown if value else "-", source=source))
 
 
 def job_names(env: dict[str, str]) -> list[str]:
@@ -85,13 +114,17 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure()
     env = meltano_env()
     environment = env.get("MELTANO_ENVIRONMENT")
+    log.info("sync start %s", logs.kv(environment=environment or "dev (default)"))
+    sandbox_env: dict[str, str] = {}
     if environment != "prod":
         import sandbox
 
         cfg = sandbox.SandboxConfig.from_env()
         sandbox.up(cfg)
-        env = {**cfg.env, **env}
+        sandbox_env = cfg.env
+        env = {**sandbox_env, **env}  # what the user exported wins
         log.info("sandbox ready %s", logs.kv(root=cfg.root))
+    log_connections(env, sandbox_env)
     names = args.jobs or job_names(env)
     if not names:
         log.warning("no jobs defined in meltano.yml")

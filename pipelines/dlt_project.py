@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from connector_kit import logs
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -27,6 +29,22 @@ def use_project_dirs() -> None:
     """Point dlt at the project's `.dlt/` and `_pipelines/` unless the environment already does."""
     os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))
     os.environ.setdefault("DLT_DATA_DIR", str(data_dir()))
+
+
+def use_seed_names(aliases: dict[str, str], pipeline: str) -> None:
+    """Hand the seed's variables to dlt under its own names (dlt's names win when both are set).
+
+    Then one line says where the pipeline's connections point (URLs only, no credentials).
+    """
+    for alias, dlt_name in aliases.items():
+        if os.environ.get(alias) and not os.environ.get(dlt_name):
+            os.environ[dlt_name] = os.environ[alias]
+    found = {
+        dlt_name.rsplit("__", 1)[-1].lower(): logs.endpoint(os.environ[dlt_name])
+        for dlt_name in aliases.values()
+        if "://" in os.environ.get(dlt_name, "")
+    }
+    logs.connections(found, pipeline=pipeline)
 
 
 def postgres_credentials(url: str) -> str:

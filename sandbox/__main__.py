@@ -32,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, seconds in sandbox.up(cfg).items():
             print(f"{name:10} up   {seconds:5.2f}s")
         print(f"sandbox up in {time.perf_counter() - started:.2f}s (state in {cfg.root})")
+        if not cfg.default_ports:
+            print(
+                'not on the default ports: run `eval "$(python -m sandbox env)"` so meltano uses it'
+            )
         return 0
     if args.command == "down":
         sandbox.down(cfg)

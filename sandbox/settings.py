@@ -42,12 +42,11 @@ class SandboxConfig:
             name: int(os.environ.get(var, default))
             for name, (var, default) in DEFAULT_PORTS.items()
         }
+        # The sandbox's own ERP folders: DATA_INBOUND_DIR / DATA_OUTBOUND_DIR are the user's
+        # (they win over these in every flow), never seeded by the sandbox.
         data = PROJECT_ROOT / "data"
         return cls(
-            root=root,
-            ports=ports,
-            inbound_dir=Path(os.environ.get("DATA_INBOUND_DIR", data / "inbound")).resolve(),
-            outbound_dir=Path(os.environ.get("DATA_OUTBOUND_DIR", data / "outbound")).resolve(),
+            root=root, ports=ports, inbound_dir=data / "inbound", outbound_dir=data / "outbound"
         )
 
     @classmethod
@@ -59,6 +58,11 @@ class SandboxConfig:
             inbound_dir=root / "data" / "inbound",
             outbound_dir=root / "data" / "outbound",
         )
+
+    @property
+    def default_ports(self) -> bool:
+        """Whether this sandbox listens where meltano.yml's dev defaults point."""
+        return all(self.ports.get(name) == port for name, (_, port) in DEFAULT_PORTS.items())
 
     def with_ports(self, **ports: int) -> SandboxConfig:
         return replace(self, ports={**self.ports, **ports})

@@ -59,6 +59,16 @@ def meltano_env(sandbox_cfg: SandboxConfig, tmp_path: Path) -> dict[str, str]:
     }
 
 
+@pytest.fixture
+def dev_env(meltano_env: dict[str, str]) -> dict[str, str]:
+    """As a user's shell: no MELTANO_ENVIRONMENT (meltano's default `dev`), the test sandbox exported.
+
+    The sandbox's URLs are exported as `python -m sandbox env` prints them, so dev's defaults
+    follow the test sandbox's ports; a test overrides the variables it points elsewhere.
+    """
+    return {k: v for k, v in meltano_env.items() if k != "MELTANO_ENVIRONMENT"}
+
+
 def run_meltano(
     *args: str, env: dict[str, str], timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:

@@ -63,5 +63,12 @@ def test_sync_runs_every_job_and_summarises(
     assert f"{len(jobs)}/{len(jobs)} jobs ok" in summary
     for job in jobs:
         assert re.search(rf"^\s+{re.escape(job)}\s+ok\s", summary, re.MULTILINE), summary
+    # the first lines: the environment, then where each connection points (no credentials)
+    first = result.stderr.splitlines()[:12]
+    assert "sync start environment=prod" in first[0], first
+    mongo = own_sandbox.mongo_uri
+    assert any(f"variable=MONGO_URI to={mongo} source=exported" in line for line in first), first
+    assert any("variable=GLASSDOME_API_KEY to=(secret)" in line for line in first), first
+    assert env["GLASSDOME_API_KEY"] not in result.stderr
     # one run id ties every job's log lines together
     assert len(set(re.findall(r"run_id=(\w+) job (?:start|end)", result.stderr))) == 1

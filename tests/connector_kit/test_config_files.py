@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from connector_kit.config_files import exit_code, json_argv
+from connector_kit.config_files import connections, exit_code, json_argv
+from connector_kit.logs import endpoint
 
 BIN = Path(sys.executable).parent
 
@@ -31,6 +32,41 @@ def test_yaml_config_is_handed_to_the_sdk_as_json(tmp_path: Path) -> None:
         "sqlalchemy_url": "postgresql://h/mes",
         "lookback_seconds": 5,
     }
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql://etl:s3cret@db.example.com:5432/mes?sslmode=require",
+            "postgresql://db.example.com:5432/mes",
+        ),
+        (
+            "mongodb://u:p@m1:27017,m2:27017/tractian?replicaSet=rs0",
+            "mongodb://m1:27017,m2:27017/tractian",
+        ),
+        ("https://glassdome.example.com", "https://glassdome.example.com"),
+        ("/var/lib/erp/inbound", "/var/lib/erp/inbound"),
+    ],
+)
+def test_endpoint_shows_host_and_database_never_credentials(url: str, shown: str) -> None:
+    assert endpoint(url) == shown
+
+
+def test_connections_are_the_url_uri_and_dir_settings(tmp_path: Path) -> None:
+    (tmp_path / "c.json").write_text(
+        json.dumps(
+            {
+                "mongo_uri": "mongodb://u:pw@h:1/db",
+                "inbound_dir": "/in",
+                "api_key": "pat_secret",
+                "batch_size": 5,
+            }
+        )
+    )
+    argv = ["--config", str(tmp_path / "c.json"), "--discover"]
+
+    assert connections(argv) == {"mongo_uri": "mongodb://h:1/db", "inbound_dir": "/in"}
 
 
 SINGER_PLUGINS = [

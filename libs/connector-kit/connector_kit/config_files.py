@@ -1,6 +1,8 @@
 """The command-line entry of our singer-sdk plugins.
 
 - `--config file.yaml` is read as well as JSON (the SDK reads JSON only).
+- The first log line names where the plugin's connections point (settings named `*_url`,
+  `*_uri`, `*_dir`: host and database or folder, never credentials) and meltano's environment.
 - The process ends without interpreter teardown once the command is done: tearing down
   singer-sdk's imports (numpy, pyarrow, SQLAlchemy) costs about 0.3 s per process, and in a
   `meltano run` pipeline each plugin's exit is on the critical path (the tap's stdout closes
@@ -10,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -20,7 +23,10 @@ from pathlib import Path
 
 import yaml
 
+from connector_kit import logs
+
 YAML_SUFFIXES = (".yaml", ".yml")
+CONNECTION_SUFFIXES = ("_url", "_uri", "_dir")
 
 
 def json_argv(argv: Sequence[str], workdir: Path) -> list[str]:
@@ -39,15 +45,31 @@ def json_argv(argv: Sequence[str], workdir: Path) -> list[str]:
     return out
 
 
+def connections(argv: Sequence[str]) -> dict[str, str]:
+    """The connection settings of the `--config` files in argv, as `logs.endpoint` shows them."""
+    found: dict[str, str] = {}
+    for flag, path in itertools.pairwise(argv):
+        if flag != "--config" or not Path(path).is_file():
+            continue
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))  # JSON is YAML
+        for key, value in (data if isinstance(data, dict) else {}).items():
+            if key.endswith(CONNECTION_SUFFIXES) and isinstance(value, str) and value:
+                found[key] = logs.endpoint(value)
+    return found
+
+
 def run_cli(cli: Callable[..., object]) -> None:
     """Run a singer-sdk click command with YAML config files converted to JSON first.
 
     Returns only when the command raises something other than SystemExit (the traceback then
     prints as usual); otherwise the process exits with the command's code.
     """
+    prog_name = Path(sys.argv[0]).name
     try:
+        if found := connections(sys.argv[1:]):
+            logs.connections(found, plugin=prog_name)
         with tempfile.TemporaryDirectory(prefix="connector-config-") as workdir:
-            cli(args=json_argv(sys.argv[1:], Path(workdir)), prog_name=Path(sys.argv[0]).name)
+            cli(args=json_argv(sys.argv[1:], Path(workdir)), prog_name=prog_name)
         code = 0
     except SystemExit as done:
         code = exit_code(done.code)

@@ -66,3 +66,24 @@ def kv(**fields: object) -> str:
             text = '"' + text.replace('"', '\\"') + '"'
         parts.append(f"{key}={text}")
     return " ".join(parts)
+
+
+def endpoint(value: str) -> str:
+    """Where a connection URL points, without credentials or query: scheme://hosts/path.
+
+    Anything that is not a URL (a folder, a file) is returned as it is.
+    """
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        return value
+    address = rest.split("?", 1)[0].split("#", 1)[0]
+    return f"{scheme}://{address.rpartition('@')[2]}"  # user:password@ dropped
+
+
+def connections(found: dict[str, str], **who: str) -> None:
+    """One line on stderr, before any work: meltano's environment and where connections point.
+
+    `found` holds what `endpoint` shows; printed directly, as it comes before logging is set up.
+    """
+    line = kv(**who, environment=os.environ.get("MELTANO_ENVIRONMENT") or "-", **found)
+    print(mask(f"connections {line}"), file=sys.stderr, flush=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import psycopg2
@@ -107,10 +109,10 @@ class TargetPostgres(SQLTarget):
         th.Property(
             "dead_letter_path",
             th.StringType,
-            default="output/dead-letter/warehouse.jsonl",
             title="Dead-letter file",
             description="JSONL file receiving each record Postgres refused (bad value, NOT "
-            "NULL, ...) with the database's reason; the rest of its batch is loaded.",
+            "NULL, ...) with the database's reason; the rest of its batch is loaded. "
+            "Default: warehouse.jsonl in $DEAD_LETTER_DIR or ./output/dead-letter.",
         ),
         th.Property(
             "fail_on_rejects",
@@ -134,8 +136,9 @@ class TargetPostgres(SQLTarget):
 
     @cached_property
     def dead_letters(self) -> DeadLetters:
+        folder = os.environ.get("DEAD_LETTER_DIR") or "output/dead-letter"
         return DeadLetters(
-            str(self.config.get("dead_letter_path") or "output/dead-letter/warehouse.jsonl")
+            str(self.config.get("dead_letter_path") or Path(folder) / "warehouse.jsonl")
         )
 
     @override
