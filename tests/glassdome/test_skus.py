@@ -172,8 +172,11 @@ def test_a_500_is_unclear_whatever_its_body_says(body: str, content_type: str, h
 
 @pytest.mark.parametrize(
     ("status", "kind"),
-    [(201, "ok"), (200, "ok"), (429, "transient"), (502, "transient"), (503, "transient")]
-    + [(504, "transient"), (400, "refused"), (422, "refused"), (401, "denied"), (403, "denied")],
+    [
+        *[(201, "ok"), (200, "ok"), (429, "transient"), (502, "transient")],
+        *[(503, "transient"), (504, "transient"), (400, "refused"), (422, "refused")],
+        *[(401, "denied"), (403, "denied")],
+    ],
 )
 def test_statuses_are_classified_by_the_contract(status: int, kind: str) -> None:
     assert classify(status) == kind
