@@ -23,7 +23,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Claim:
     """A record that wants `sku` for product `id`, which holds `current` now (None: new)."""
 
@@ -33,7 +33,7 @@ class Claim:
     item: t.Any = field(repr=False)  # what the caller sends or dead-letters
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Decision:
     """`send`: write now. `send_after`: write once the writes before it are in (its sku is
     freed by one of them). `lose`: dead-letter, `reason` names the sku and the winner.
