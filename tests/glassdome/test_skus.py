@@ -154,7 +154,11 @@ def _response(status: int, body: str, content_type: str = "application/json") ->
             "application/json",
             "the id exists",
         ),
-        ('{"error": "unique_violation on products_sku_uq"}', "application/json", "the sku is taken"),
+        (
+            '{"error": "unique_violation on products_sku_uq"}',
+            "application/json",
+            "the sku is taken",
+        ),
         # ... and a proxy's plain-text page.
         ("Internal Server Error", "text/plain", None),
     ],
