@@ -187,6 +187,7 @@ def test_same_input_gives_the_same_glassdome_clean_or_faulty(
         env={**env, "GLASSDOME_API_KEY": keys[0], "DEAD_LETTER_DIR": str(letter_paths[0].parent)},
     )
     assert clean.returncode == 0, clean.output[-3000:]
+    assert keys[0] not in clean.output
 
     # The faulty runs: the same tap output (BATCH files kept) into five targets at once.
     tap_config = _meltano_config("extractors", "tap-mes", {"MES_DATABASE_URL": mes_url})
@@ -235,10 +236,13 @@ def test_same_input_gives_the_same_glassdome_clean_or_faulty(
     outputs = [target.communicate(timeout=300)[0] for target in targets]
     glassdome.faults()
     elapsed = time.monotonic() - started
-    for target, output in zip(targets, outputs, strict=True):
+    final_states = set()
+    for target, output, key in zip(targets, outputs, keys[1:], strict=True):
         assert target.returncode == 0, output[-3000:]
         assert int(_summary(output)["retried"]) > 0  # the faults did hit every run
-        assert keys[0] not in output
+        assert key not in output
+        final_states.add([line for line in output.splitlines() if '"bookmarks"' in line][-1])
+    assert len(final_states) == 1  # each run ends with the same, final STATE
 
     states = [_state(glassdome, key) for key in keys]
     letters = [_letters(path) for path in letter_paths]
