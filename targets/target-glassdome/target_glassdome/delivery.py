@@ -167,14 +167,19 @@ class Delivery:
             product_id, sku = record["id"], record["sku"]
             current = existing.get(product_id)
             if current is not None and current.sku == sku:
-                self._apply(self.skus.keep(product_id, sku), now)
+                decisions = self.skus.keep(product_id, sku)
                 if current.status == record["status"]:
                     tally.add("unchanged")
                 else:
                     now.append(record)
+            elif current is None and self.skus.take_free(product_id, sku):
+                now.append(record)
                 continue
-            claim = Claim(product_id, sku, current.sku if current else None, (record, tally))
-            self._apply(self.skus.claim(claim), now)
+            else:
+                claim = Claim(product_id, sku, current.sku if current else None, (record, tally))
+                decisions = self.skus.claim(claim)
+            if decisions:
+                self._apply(decisions, now)
         return self._send(now, tally)
 
     def _apply(self, decisions: list[Decision], now: list[dict[str, t.Any]]) -> None:

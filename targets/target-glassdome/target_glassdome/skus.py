@@ -50,8 +50,8 @@ class SkuClaims:
 
     def __init__(self) -> None:
         self.owner: dict[str, str] = {}  # sku -> product id holding it (or granted it)
-        self.seen: set[str] = set()  # product ids the run has decided something for
-        self.granted: set[str] = set()  # product ids granted a new sku in this run
+        # Product ids the run has decided something for -> granted a new sku in this run.
+        self.seen: dict[str, bool] = {}
         self.waiting: dict[str, list[Claim]] = {}  # sku -> claims waiting for it, input order
         self.waiting_claim: dict[str, Claim] = {}  # product id -> its waiting claim
         self.freed: dict[str, str] = {}  # sku -> product freeing it, until the caller's flush
@@ -66,11 +66,20 @@ class SkuClaims:
 
     # Decisions ---------------------------------------------------------------------------
 
+    def take_free(self, product_id: str, sku: str) -> bool:
+        """The common case of `claim`, without its bookkeeping: a new product wants a sku
+        nobody holds (so nobody waits for it) and no unwritten move freed. Granted: send."""
+        if sku in self.owner or sku in self.freed or product_id in self.waiting_claim:
+            return False
+        self.owner[sku] = product_id
+        self.seen[product_id] = True
+        return True
+
     def claim(self, claim: Claim) -> list[Decision]:
         """A record wants a sku it does not hold."""
         out: list[Decision] = []
         self._forget_waiting(claim.id, out)
-        self.seen.add(claim.id)
+        self.seen.setdefault(claim.id, False)
         holder = self.owner.get(claim.sku)
         if holder is None or holder == claim.id:
             self._grant(claim, out)
@@ -85,9 +94,11 @@ class SkuClaims:
     def keep(self, product_id: str, sku: str | None) -> list[Decision]:
         """The run's record for `product_id` keeps the sku it holds (unchanged, a status
         change, or a record refused before sending): claims waiting for that sku lose."""
+        self.seen.setdefault(product_id, False)
+        if not self.waiting_claim:  # nobody waits for anything: nothing to decide
+            return []
         out: list[Decision] = []
         self._forget_waiting(product_id, out)
-        self.seen.add(product_id)
         if sku is not None:
             self._kept(product_id, sku, out)
         return out
@@ -105,7 +116,7 @@ class SkuClaims:
 
     def _grant(self, claim: Claim, out: list[Decision]) -> None:
         self.owner[claim.sku] = claim.id
-        self.granted.add(claim.id)
+        self.seen[claim.id] = True
         out.append(Decision("send_after" if claim.sku in self.freed else "send", claim))
         old = claim.current
         if old is not None and self.owner.get(old) == claim.id:
@@ -124,7 +135,7 @@ class SkuClaims:
                 self._lose(claim, queue[0].id, out)
 
     def _lose(self, claim: Claim, winner: str, out: list[Decision]) -> None:
-        how = "claimed earlier in this run by" if winner in self.granted else "held by"
+        how = "claimed earlier in this run by" if self.seen.get(winner) else "held by"
         out.append(Decision("lose", claim, f"sku {claim.sku} {how} {winner}"))
         if claim.current is not None:
             self._kept(claim.id, claim.current, out)
@@ -178,7 +189,7 @@ class SkuClaims:
                 del self.waiting_claim[other.id]
         for member in ring:
             self.owner[member.sku] = member.id
-            self.granted.add(member.id)
+            self.seen[member.id] = True
         out.append(Decision("swap", ring=tuple(ring)))
         for claim, winner in losers:
             self._lose(claim, winner, out)
