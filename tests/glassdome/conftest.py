@@ -224,3 +224,15 @@ def dead_letters(env: dict[str, str]) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def dumped_config(plugin: str, env: dict[str, str], path: Path, *, batches: bool = False) -> Path:
+    """The plugin's config as meltano resolves it, written to a file for standalone use
+    (without `batch_config` the tap sends one RECORD per product)."""
+    result = run_meltano("invoke", "--dump=config", plugin, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    config = json.loads(result.stdout[result.stdout.index("{") :])
+    if not batches:
+        config.pop("batch_config", None)
+    path.write_text(json.dumps(config))
+    return path

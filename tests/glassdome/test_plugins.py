@@ -30,29 +30,39 @@ def _client(glassdome: GlassdomeApi, attempts: int = 1) -> GlassdomeClient:
     )
 
 
-def test_constraint_500_is_a_rejection_and_injected_500_is_transient(
-    glassdome: GlassdomeApi,
-) -> None:
+def test_the_client_judges_by_status_and_by_what_exists(glassdome: GlassdomeApi) -> None:
     client = _client(glassdome)
+    # A 500 that outlives the retries of a write is a refusal; the message only adds a hint.
     with pytest.raises(Rejected) as clash:
         client.insert([{"id": "MAT-9", "sku": "SKU-ALPHA", "status": "ACTIVE"}])
-    assert "products_company_sku_key" in clash.value.error
+    assert clash.value.status == 500
+    assert clash.value.reason == "refused by Glassdome (HTTP 500, probably the sku is taken)"
+    assert "ux_products_company_sku" in clash.value.error  # the sandbox names its indexes so
     with pytest.raises(Rejected) as bad_status:
         client.update([{"id": "MAT-1001", "status": "GONE"}])
-    assert "products_status_check" in bad_status.value.error
-    with pytest.raises(Rejected) as duplicate:
-        client.insert([{"id": "MAT-1001", "sku": "SKU-OTHER", "status": "ACTIVE"}])
-    assert duplicate.value.duplicate_external_id
+    assert bad_status.value.status == 500
+    # A POST of what is there already (its answer was lost): the PATCH probe finds every id.
+    assert client.insert([{"id": "MAT-1001", "sku": "SKU-ALPHA", "status": "ACTIVE"}]) is False
+    assert client.insert([{"id": "MAT-9", "sku": "SKU-NINE", "status": "ACTIVE"}]) is True
+    # Some there, some not: refused as a batch, for the caller to split.
+    with pytest.raises(Rejected):
+        client.insert(
+            [
+                {"id": "MAT-9", "sku": "SKU-NINE", "status": "ACTIVE"},
+                {"id": "MAT-10", "sku": "SKU-TEN", "status": "ACTIVE"},
+            ]
+        )
+    assert "MAT-10" not in glassdome.products()
 
     glassdome.faults(error=1.0)
-    with pytest.raises(retry.TransientError):
-        client.insert([{"id": "MAT-9", "sku": "SKU-NINE", "status": "ACTIVE"}])
+    with pytest.raises(retry.TransientError):  # a read's 5xx is never a refusal
+        client.page(0)
     glassdome.faults(throttle=1.0, retry_after=0.01)
     with pytest.raises(retry.TransientError) as throttled:
         client.page(0)
     assert throttled.value.retry_after == pytest.approx(0.01)
     glassdome.faults()
-    assert [p["external_id"] for p in client.page(0)] == ["MAT-1001"]
+    assert {p["external_id"] for p in client.page(0)} == {"MAT-1001", "MAT-9"}
 
 
 @pytest.mark.parametrize(

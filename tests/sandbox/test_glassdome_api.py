@@ -116,8 +116,8 @@ def test_one_violation_fails_the_whole_batch(api: str, clash: str) -> None:
     response = requests.post(f"{api}/ingest/products", headers=KEY_2, json=[good, bad], timeout=5)
     assert response.status_code == 500
     constraint = {
-        "sku": "products_company_sku_key",
-        "id": "products_company_external_id_key",
+        "sku": "ux_products_company_sku",
+        "id": "ux_products_company_external",
         "status": "products_status_check",
     }[clash]
     assert constraint in response.json()["error"]

@@ -1,4 +1,5 @@
-"""Delivery of product batches: plan POST/PATCH/skip, send concurrently, bisect rejections."""
+"""Delivery of product batches: plan POST/PATCH/skip and who gets each sku, send
+concurrently, bisect refusals."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from connector_kit.deadletter import DeadLetters
 from connector_kit.logs import kv
 
 from target_glassdome.client import PAGE_LIMIT, GlassdomeClient, Product, Rejected
+from target_glassdome.skus import Claim, Decision, SkuClaims
 
 GLASSDOME_STATUSES = ("ACTIVE", "INACTIVE", "DISCONTINUED")
 log = logging.getLogger("target_glassdome.delivery")
@@ -45,7 +47,11 @@ def problem(record: dict[str, t.Any]) -> str | None:
 
 
 class Delivery:
-    """Everything one run sends to Glassdome, shared by the stream sinks."""
+    """Everything one run sends to Glassdome, shared by the stream sinks.
+
+    Threads: the reading thread decides (lookup, sku claims, submit, flush); the sender
+    threads only write and record what was written (`known`, the tallies, dead letters).
+    """
 
     def __init__(
         self,
@@ -61,17 +67,33 @@ class Delivery:
         self.max_concurrency = max_concurrency
         self.pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="glassdome")
         self.known: dict[str, Product] = {}
+        self.skus = SkuClaims()
         self.listing_offset = 0
         self.listing_read = 0
         self.listing_exhausted = False
         self.batch_written = False  # set after a drained batch; the target then emits STATE
         self._lock = threading.Lock()
         self.rejected = 0
-        self.deferred: list[tuple[t.Callable[..., None], dict[str, t.Any]]] = []
+        # Granted claims whose sku another write of this drain frees: sent at the drain's end.
+        self.after: list[tuple[dict[str, t.Any], Tally]] = []
+        self.swaps: list[tuple[Claim, ...]] = []
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
         self.client.close()
+
+    def is_held(self, product_id: str) -> bool:
+        """Decided but not sent yet (sent by `flush` at the end of the drain)."""
+        if not (self.after or self.swaps):
+            return False
+        return any(r["id"] == product_id for r, _ in self.after) or any(
+            c.id == product_id for ring in self.swaps for c in ring
+        )
+
+    @property
+    def undecided(self) -> bool:
+        """Claims wait for a sku whose holder may still move: no STATE past them yet."""
+        return bool(self.skus.waiting_claim)
 
     # What Glassdome already holds -------------------------------------------------------
 
@@ -90,21 +112,30 @@ class Delivery:
             missing = [i for i in missing if i not in self.known]
         return self.known
 
+    def lookup_all(self) -> None:
+        """Read the rest of the listing: who holds every sku (needed before any sku claim).
+
+        Until then the run writes no sku change, so the listing's skus stay true.
+        """
+        while not self.listing_exhausted:
+            self._read_listing_wave()
+
     def _read_listing_wave(self) -> None:
         offsets = [self.listing_offset + i * PAGE_LIMIT for i in range(self.max_concurrency)]
         self.listing_offset = offsets[-1] + PAGE_LIMIT
         for items in self.pool.map(self.client.page, offsets):
             for item in items:
                 # An entry we already hold is as new or newer (our own write): keep it.
-                product = Product(item["sku"], item["status"])
-                self.known.setdefault(str(item["external_id"]), product)
+                external_id = str(item["external_id"])
+                product = self.known.setdefault(external_id, Product(item["sku"], item["status"]))
+                self.skus.hold(product.sku, external_id)
             if len(items) < PAGE_LIMIT:
                 self.listing_exhausted = True
         self.listing_read += len(offsets)
         if self.listing_exhausted:
             log.info("existing products %s", kv(count=len(self.known), pages=self.listing_read))
 
-    # Sending ----------------------------------------------------------------------------
+    # Deciding ---------------------------------------------------------------------------
 
     def reject(self, record: dict[str, t.Any], reason: str, tally: Tally, **context: t.Any) -> None:
         with self._lock:
@@ -113,34 +144,109 @@ class Delivery:
         tally.add("rejected")
         log.warning("rejected %s", kv(id=record.get("id"), reason=reason))
 
+    def refused_before_sending(
+        self, record: dict[str, t.Any], reason: str, tally: Tally, **context: t.Any
+    ) -> None:
+        """A record Glassdome would refuse: dead-lettered; its product keeps its sku."""
+        self.reject(record, reason, tally, **context)
+        product_id = record.get("id")
+        if isinstance(product_id, str) and product_id.strip():
+            product = self.known.get(product_id)
+            self._apply(self.skus.keep(product_id, product.sku if product else None), [])
+
     def submit(self, records: list[dict[str, t.Any]], tally: Tally) -> list[Future[None]]:
-        """Start sending one chunk (<= batch_size, distinct ids): PATCH changed, POST new."""
+        """Decide one chunk (<= batch_size, distinct ids) and start sending it: PATCH
+        changed, POST new, nothing for unchanged; sku claims as SkuClaims decides."""
         existing = self.lookup(r["id"] for r in records)
-        new: list[dict[str, t.Any]] = []
-        changed: list[dict[str, t.Any]] = []
+        if not self.listing_exhausted and any(
+            existing[r["id"]].sku != r["sku"] for r in records if r["id"] in existing
+        ):
+            self.lookup_all()
+        now: list[dict[str, t.Any]] = []
         for record in records:
-            current = existing.get(record["id"])
-            if current is None:
-                new.append(record)
-            elif current == Product(record["sku"], record["status"]):
-                tally.add("unchanged")
+            product_id, sku = record["id"], record["sku"]
+            current = existing.get(product_id)
+            if current is not None and current.sku == sku:
+                decisions = self.skus.keep(product_id, sku)
+                if current.status == record["status"]:
+                    tally.add("unchanged")
+                else:
+                    now.append(record)
+            elif current is None and self.skus.take_free(product_id, sku):
+                now.append(record)
+                continue
             else:
-                changed.append(record)
+                claim = Claim(product_id, sku, current.sku if current else None, (record, tally))
+                decisions = self.skus.claim(claim)
+            if decisions:
+                self._apply(decisions, now)
+        return self._send(now, tally)
+
+    def _apply(self, decisions: list[Decision], now: list[dict[str, t.Any]]) -> None:
+        for decision in decisions:
+            claim = decision.claim
+            if decision.action == "swap":
+                self.swaps.append(decision.ring)
+                continue
+            assert claim is not None
+            record, tally = claim.item
+            if decision.action == "send":
+                now.append(record)
+            elif decision.action == "send_after":
+                self.after.append((record, tally))
+            else:
+                self.reject(record, decision.reason, tally)
+
+    def end_of_input(self) -> None:
+        """Claims still waiting lost to a holder that never moved."""
+        self._apply(self.skus.end_of_input(), [])
+
+    # Sending ----------------------------------------------------------------------------
+
+    def _send(self, records: list[dict[str, t.Any]], tally: Tally) -> list[Future[None]]:
+        new = [r for r in records if r["id"] not in self.known]
+        changed = [r for r in records if r["id"] in self.known]
         futures = []
-        if changed:
-            futures.append(self.pool.submit(self._update, changed, tally))
-        if new:
-            futures.append(self.pool.submit(self._insert, new, tally))
+        for i in range(0, len(changed), self.batch_size):
+            futures.append(self.pool.submit(self._update, changed[i : i + self.batch_size], tally))
+        for i in range(0, len(new), self.batch_size):
+            futures.append(self.pool.submit(self._insert, new[i : i + self.batch_size], tally))
         return futures
 
-    def retry_deferred(self, tally: Tally) -> None:
-        """Give sku clashes a second try once the batch is in: a sku may just have been freed
-        by another product's PATCH that ran later (sku moves and swaps)."""
-        while self.deferred:
-            with self._lock:
-                records, self.deferred = self.deferred, []
-            for send, record in records:
-                send([record], tally, final=True)
+    def flush(self) -> None:
+        """At the end of a drain, once every chunk is written: the claims that waited for a
+        sku freed by those writes, in waves (a chain of moves), then the swaps."""
+        while self.after:
+            pending = {r["id"] for r, _ in self.after}
+            ready = [
+                (r, tl) for r, tl in self.after if self.skus.freed.get(r["sku"]) not in pending
+            ]
+            if not ready:  # cannot happen: frees that wait on each other are a swap
+                raise AssertionError("sku moves wait on each other")
+            sent = {r["id"] for r, _ in ready}
+            self.after = [(r, tl) for r, tl in self.after if r["id"] not in sent]
+            by_tally: dict[int, tuple[Tally, list[dict[str, t.Any]]]] = {}
+            for record, tally in ready:
+                by_tally.setdefault(id(tally), (tally, []))[1].append(record)
+            for tally, records in by_tally.values():
+                for future in self._send(records, tally):
+                    future.result()
+        for ring in self.swaps:
+            self._swap(ring)
+        self.swaps = []
+        self.skus.written()
+
+    def _swap(self, ring: tuple[Claim, ...]) -> None:
+        """Each member takes the sku the next one holds (the last takes the first's): the
+        first steps aside to a temporary sku, the others move in reverse, then the first."""
+        first = ring[0]
+        parked = f"{first.current}~swap~{first.id}"
+        while parked in self.skus.owner:
+            parked += "~"
+        self._update([{"id": first.id, "sku": parked}], None)
+        for claim in (*reversed(ring[1:]), first):
+            record, tally = claim.item
+            self._update([record], tally)
 
     @staticmethod
     def _body(records: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
@@ -150,38 +256,28 @@ class Delivery:
         for record in records:
             self.known[record["id"]] = Product(record["sku"], record["status"])
 
-    def _insert(self, records: list[dict[str, t.Any]], tally: Tally, final: bool = False) -> None:
+    def _insert(self, records: list[dict[str, t.Any]], tally: Tally) -> None:
         try:
             self.client.insert(self._body(records))
         except Rejected as rejection:
-            if rejection.duplicate_external_id and self._already_inserted(records):
-                tally.add("inserted", len(records))
-                self._remember(records)
-                return
-            self._bisect(self._insert, records, rejection, tally, final)
+            self._bisect(self._insert, records, rejection, tally)
             return
         tally.add("inserted", len(records))
         self._remember(records)
 
-    def _already_inserted(self, records: list[dict[str, t.Any]]) -> bool:
-        """After a POST whose answer was lost (the write committed), the ids exist: PATCH them.
-
-        The run saw none of these ids at its start, so they are ours; PATCH is idempotent.
-        """
+    def _update(self, records: list[dict[str, t.Any]], tally: Tally | None) -> None:
+        """PATCH; with no tally, a step of a swap that is not counted."""
+        body = self._body(records) if tally is not None else records
         try:
-            _, skipped = self.client.update(self._body(records))
-        except Rejected:
-            return False
-        return skipped == 0
-
-    def _update(self, records: list[dict[str, t.Any]], tally: Tally, final: bool = False) -> None:
-        try:
-            self.client.update(self._body(records))
+            self.client.update(body)
         except Rejected as rejection:
-            self._bisect(self._update, records, rejection, tally, final)
+            if tally is None:
+                raise RuntimeError(f"a swap could not start: {rejection}") from rejection
+            self._bisect(self._update, records, rejection, tally)
             return
-        tally.add("updated", len(records))
-        self._remember(records)
+        if tally is not None:
+            tally.add("updated", len(records))
+            self._remember(records)
 
     def _bisect(
         self,
@@ -189,22 +285,17 @@ class Delivery:
         records: list[dict[str, t.Any]],
         rejection: Rejected,
         tally: Tally,
-        final: bool,
     ) -> None:
         """One bad record fails its whole batch: split until the bad ones stand alone."""
-        if len(records) == 1 and rejection.sku_clash and not final:
-            with self._lock:
-                self.deferred.append((send, records[0]))
-            return
         if len(records) == 1:
             self.reject(
                 records[0],
-                rejection.error,
+                rejection.reason,
                 tally,
                 http_status=rejection.status,
                 api_error=rejection.error,
             )
             return
         middle = len(records) // 2
-        send(records[:middle], tally, final)
-        send(records[middle:], tally, final)
+        send(records[:middle], tally)
+        send(records[middle:], tally)

@@ -24,7 +24,8 @@ class ProductsSink(BatchSink):
     - A chunk leaves as soon as it holds `batch_size` distinct ids, so HTTP overlaps parsing.
     - Records arrive in source order (the tap reads sorted by updated_at): a later record for
       an id replaces the pending one, and waits for an in-flight one, so the newest wins.
-    - A drain (the SDK's batch) waits for every chunk, so STATE follows only written data.
+    - A drain (the SDK's batch) waits for every chunk, then sends what had to wait for
+      them (sku moves and swaps), so STATE follows only written data.
     """
 
     MAX_SIZE_DEFAULT = 5000
@@ -57,11 +58,17 @@ class ProductsSink(BatchSink):
             record = {k: v for k, v in record.items() if not k.startswith("_sdc_")}
         reason = problem(record)
         if reason is not None:
-            self.delivery.reject(record, reason, self.tally, stream=self.stream_name)
+            self.delivery.refused_before_sending(
+                record, reason, self.tally, stream=self.stream_name
+            )
             return
         record["sku"] = record["sku"].strip()
         if record["id"] in self.in_flight_ids:
             self.wait()
+        if self.delivery.is_held(record["id"]):
+            self.dispatch()
+            self.wait()
+            self.delivery.flush()
         self.pending[record["id"]] = record
         if len(self.pending) >= self.batch_size:
             self.dispatch()
@@ -110,7 +117,7 @@ class ProductsSink(BatchSink):
     def process_batch(self, context: dict) -> None:
         self.dispatch()
         self.wait()
-        self.delivery.retry_deferred(self.tally)
+        self.delivery.flush()
         self.delivery.batch_written = True
 
     @override
