@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import sys
 import uuid
+from typing import Any
 
 RUN_ID = os.environ.get("CONNECTOR_RUN_ID") or uuid.uuid4().hex[:12]
 
@@ -66,3 +68,34 @@ def kv(**fields: object) -> str:
             text = '"' + text.replace('"', '\\"') + '"'
         parts.append(f"{key}={text}")
     return " ".join(parts)
+
+
+# The run summary: each plugin and pipeline ends with one `summary {json}` line, which the
+# run report (ops.report) reads; nothing else in the logs is parsed. Each stage states only
+# the counts it owns, so a job's figures are the sums over its stages:
+#   read         records taken from the source system (taps, dlt pipelines)
+#   inserted, updated, unchanged, deleted, rejected
+#                what the destination did with what it was sent (targets, dlt pipelines);
+#                rejected = refused by the destination, written to the dead-letter store
+#   quarantined  bad input set aside before it reached the destination (taps, mappers)
+# Other keys (stream, files, retried, ...) are context the report keeps but does not add up.
+SUMMARY_COUNTS = ("read", "inserted", "updated", "unchanged", "deleted", "rejected", "quarantined")
+_SUMMARY_LINE = re.compile(r"(?:^|\s)summary (\{.*)")
+
+
+def summary(logger: logging.Logger | logging.LoggerAdapter[Any], **fields: object) -> None:
+    """Log the one machine-readable summary line of a plugin or pipeline run."""
+    body = {"stage": logger.name, **fields}
+    logger.info("summary %s", json.dumps(body, separators=(",", ":"), default=str))
+
+
+def parse_summary(line: str) -> dict[str, Any] | None:
+    """The fields of a summary line (as logged by `summary`, possibly wrapped by meltano)."""
+    match = _SUMMARY_LINE.search(line)
+    if not match:
+        return None
+    try:
+        fields, _ = json.JSONDecoder().raw_decode(match.group(1))
+    except ValueError:
+        return None
+    return fields if isinstance(fields, dict) and "stage" in fields else None

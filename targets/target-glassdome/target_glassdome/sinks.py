@@ -8,7 +8,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from functools import cached_property
 
 from connector_kit import batches
-from connector_kit.logs import kv
+from connector_kit.logs import summary
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
@@ -117,18 +117,15 @@ class ProductsSink(BatchSink):
     def clean_up(self) -> None:
         elapsed = time.monotonic() - self.started
         tally = self.tally
-        self.logger.info(
-            "summary %s",
-            kv(
-                stream=self.stream_name,
-                read=tally.read,
-                inserted=tally.inserted,
-                updated=tally.updated,
-                unchanged=tally.unchanged,
-                rejected=tally.rejected,
-                retried=self.delivery.client.retried - self.retried_before,
-                elapsed_s=f"{elapsed:.2f}",
-                records_per_s=f"{tally.read / elapsed if elapsed else 0:.0f}",
-            ),
+        summary(
+            self.logger,
+            stream=self.stream_name,
+            received=tally.read,
+            inserted=tally.inserted,
+            updated=tally.updated,
+            unchanged=tally.unchanged,
+            rejected=tally.rejected,
+            retried=self.delivery.client.retried - self.retried_before,
+            seconds=round(elapsed, 2),
         )
         super().clean_up()
