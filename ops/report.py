@@ -167,16 +167,17 @@ def throughput_chart(job: str, points: list[tuple[dt.datetime, JobReport]]) -> s
     import matplotlib
 
     matplotlib.use("Agg")
+    from matplotlib import dates
     from matplotlib import pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 2.4), dpi=100)
     try:
-        times = [t for t, _ in points]
+        times = dates.date2num([t for t, _ in points])
         ax.plot(times, [r.records_per_s for _, r in points], color="#4a7bb7", linewidth=1)
         for status, color in (("ok", "#4a7bb7"), ("failed", "#c0392b")):
-            chosen = [(t, r) for t, r in points if r.status == status]
+            chosen = [(x, r) for x, (_, r) in zip(times, points, strict=True) if r.status == status]
             ax.scatter(
-                [t for t, _ in chosen],
+                [x for x, _ in chosen],
                 [r.records_per_s for _, r in chosen],
                 color=color,
                 s=14,
@@ -187,6 +188,7 @@ def throughput_chart(job: str, points: list[tuple[dt.datetime, JobReport]]) -> s
         ax.set_ylabel("records/s", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.set_ylim(bottom=0)
+        ax.xaxis_date()
         ax.grid(alpha=0.3)
         fig.autofmt_xdate()
         fig.tight_layout()
@@ -202,8 +204,8 @@ def render_html(runs: list[RunReport]) -> str:
     by_job: dict[str, list[tuple[dt.datetime, JobReport]]] = {}
     for run in runs:
         when = dt.datetime.fromisoformat(run.started_at)
-        for job in run.jobs:
-            by_job.setdefault(job.job, []).append((when, job))
+        for figures in run.jobs:
+            by_job.setdefault(figures.job, []).append((when, figures))
     latest = runs[-1] if runs else None
     esc = html.escape
     parts = [

@@ -190,6 +190,15 @@ def test_sync_prints_one_table_and_saves_it(syncs: Syncs) -> None:
             figures["updated"],
         ]
     assert f"{len(JOBS)}/{len(JOBS)} jobs ok" in table
+    # plugin lines are printed as the plugins wrote them: one timestamp, level and run id,
+    # not wrapped again by meltano (logging.yaml), for Singer plugins and dlt pipelines alike
+    summary_lines = [line for line in stderr.splitlines() if " summary {" in line]
+    assert len(summary_lines) >= 3 * len(JOBS)
+    stamped = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO \S+ run_id=(\w+) summary \{")
+    for line in summary_lines:
+        match = stamped.fullmatch(line[: line.index("{") + 1])
+        assert match, line
+        assert match.group(1) == syncs.first.report["run_id"], line
     # one run id ties every job's log lines together, and names the report
     run_ids = set(re.findall(r"run_id=(\w+) job (?:start|end)", stderr))
     assert run_ids == {syncs.first.report["run_id"]}

@@ -10,7 +10,7 @@ from typing import Any
 
 import dlt
 import duckdb
-from connector_kit.logs import kv, summary
+from connector_kit.logs import Progress, kv, summary
 from dlt.common.pipeline import LoadInfo
 
 from pipelines.customers import customers_source
@@ -112,7 +112,9 @@ def run(
             ),
         )
         started, before = time.perf_counter(), table_rows(pipeline, TABLE)
-        info = pipeline.run(source, loader_file_format=file_format)
+        with Progress(log, pipeline=PIPELINE_NAME) as progress:
+            source.resources[TABLE].add_map(progress.counter(lambda table: table.num_rows))
+            info = pipeline.run(source, loader_file_format=file_format)
         inserted = table_rows(pipeline, TABLE) - before
     normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
     rows = normalized.row_counts.get(TABLE, 0) if normalized else 0

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
-from connector_kit.logs import summary
+from connector_kit.logs import Progress, summary
 from dlt.common.configuration import with_config
 from dlt.common.schema.typing import TColumnSchema
 
@@ -85,7 +85,11 @@ def run(
     """Sync every product, then load the run log; returns the outcomes."""
     use_project_dirs()
     settings = settings or settings_from_config()
-    outcomes = list(sync(settings))
+    outcomes = []
+    with Progress(log, pipeline=PIPELINE_NAME) as progress:
+        for outcome in sync(settings):
+            outcomes.append(outcome)
+            progress.add(outcome.offers)
     pipeline = dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         destination=dlt.destinations.postgres(

@@ -1,6 +1,8 @@
 """The command-line entry of our singer-sdk plugins.
 
 - `--config file.yaml` is read as well as JSON (the SDK reads JSON only).
+- Log lines use connector_kit.logs's format (time, level, logger, run id; secrets masked)
+  instead of whatever logging config meltano hands the SDK.
 - The process ends without interpreter teardown once the command is done: tearing down
   singer-sdk's imports (numpy, pyarrow, SQLAlchemy) costs about 0.3 s per process, and in a
   `meltano run` pipeline each plugin's exit is on the critical path (the tap's stdout closes
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import logging.config
 import os
 import sys
 import tempfile
@@ -19,6 +22,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import yaml
+
+from connector_kit import logs
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -47,6 +52,8 @@ def run_cli(cli: Callable[..., object]) -> None:
     """
     try:
         with tempfile.TemporaryDirectory(prefix="connector-config-") as workdir:
+            # replaces what the SDK set up when `cli` was built (meltano's config included)
+            logging.config.dictConfig(logs.sdk_logging_config())
             cli(args=json_argv(sys.argv[1:], Path(workdir)), prog_name=Path(sys.argv[0]).name)
         code = 0
     except SystemExit as done:

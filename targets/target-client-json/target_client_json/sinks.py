@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connector_kit.deadletter import DeadLetters
-from connector_kit.logs import kv, summary
+from connector_kit.logs import Progress, kv, summary
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
@@ -54,6 +54,7 @@ class JsonFileSink(BatchSink):
         self.written = 0
         self.rejected = 0
         self.updated = 0  # files that replaced an earlier export of the same key
+        self.progress = Progress(self.logger, stream=self.stream_name)
 
     @property
     @override
@@ -87,9 +88,11 @@ class JsonFileSink(BatchSink):
         fsync_folder(self.folder)
         append_journal(self.journal, entries)
         self.written += len(entries)
+        self.progress.add(len(entries))
 
     @override
     def clean_up(self) -> None:
+        self.progress.stop()
         summary(
             self.logger,
             stream=self.stream_name,

@@ -8,7 +8,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from functools import cached_property
 
 from connector_kit import batches
-from connector_kit.logs import summary
+from connector_kit.logs import Progress, summary
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
@@ -39,6 +39,7 @@ class ProductsSink(BatchSink):
         self.batch_size = int(self.config.get("batch_size", 200))
         self.max_in_flight = 2 * int(self.config.get("max_concurrency", 4))
         self.started = time.monotonic()
+        self.progress = Progress(self.logger, stream=self.stream_name)
         self.retried_before = self.delivery.client.retried
         # The SDK already drops `_sdc_*` fields unless add_record_metadata is on.
         self.strip_metadata = self.include_sdc_metadata_properties
@@ -90,6 +91,7 @@ class ProductsSink(BatchSink):
         if not records:
             return
         self.in_flight.extend(self.delivery.submit(records, self.tally))
+        self.progress.add(len(records))
         self.in_flight_ids.update(r["id"] for r in records)
         # Back-pressure on the reader: wait for whichever chunk finishes first, not the oldest
         # (one slow request would leave the other senders idle behind it).
@@ -115,6 +117,7 @@ class ProductsSink(BatchSink):
 
     @override
     def clean_up(self) -> None:
+        self.progress.stop()
         elapsed = time.monotonic() - self.started
         tally = self.tally
         summary(

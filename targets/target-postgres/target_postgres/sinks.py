@@ -85,6 +85,7 @@ class PostgresSink(SQLSink[PostgresConnector]):
         self._active_version: int | None = None
         self._totals = {"received": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
         self._started = time.perf_counter()
+        self._progress = logs.Progress(self.logger, stream=self.stream_name)
 
     @override
     def process_batch(self, context: dict) -> None:
@@ -138,6 +139,7 @@ class PostgresSink(SQLSink[PostgresConnector]):
                 result = loader.load(self._conn, self._plan, source)
         self._overwritten.add(self._table.display)
         self._totals["received"] += result.rows
+        self._progress.add(result.rows)
         self._totals["inserted"] += result.inserted
         self._totals["updated"] += result.updated
         self._totals["unchanged"] += result.rows - result.inserted - result.updated
@@ -235,6 +237,7 @@ class PostgresSink(SQLSink[PostgresConnector]):
     @override
     def clean_up(self) -> None:
         if hasattr(self, "_totals"):
+            self._progress.stop()
             seconds = round(time.perf_counter() - self._started, 3)
             logs.summary(
                 self.logger,
