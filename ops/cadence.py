@@ -123,6 +123,9 @@ def durable_state_problem() -> str | None:
     """
     if os.environ.get("CI", "").lower() not in {"true", "1"}:
         return None
+    remedy = "set MELTANO_DATABASE_URI (a database) or MELTANO_STATE_BACKEND_URI (s3://, gs://, azure://)"
+    if os.environ.get("MELTANO_DATABASE_URI") == "":  # e.g. `${{ secrets.X }}` of a missing secret
+        return f"CI=true but MELTANO_DATABASE_URI is empty (is the secret set?): {remedy}"
     _quiet_meltano()
     from meltano.core.project import Project
     from meltano.core.settings_store import SettingValueStore
@@ -132,8 +135,4 @@ def durable_state_problem() -> str | None:
     database, source = settings.get_with_source("database_uri")
     if str(backend) != "systemdb" or source is not SettingValueStore.DEFAULT:
         return None
-    return (
-        f"CI=true but meltano state would live in {database}, on this runner's disk, and be"
-        " lost: set MELTANO_DATABASE_URI (a database) or MELTANO_STATE_BACKEND_URI"
-        " (s3://, gs://, azure://)"
-    )
+    return f"CI=true but meltano state would live in {database}, on this runner's disk, and be lost: {remedy}"

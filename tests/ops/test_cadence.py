@@ -128,6 +128,11 @@ def test_ci_without_durable_state_refuses_to_start(prod_env: dict[str, str]) -> 
     assert "sync refused" in lines[0]
     assert "MELTANO_DATABASE_URI" in lines[0]
     assert "job start" not in refused.stderr
+    # the workflow passes `${{ secrets.MELTANO_DATABASE_URI }}`: empty when the secret is missing
+    empty = sync(env={**env, "MELTANO_DATABASE_URI": ""})
+    assert empty.returncode == 2
+    assert len(empty.stderr.strip().splitlines()) == 1, empty.stderr
+    assert "MELTANO_DATABASE_URI is empty" in empty.stderr
     # a configured system database (here a private one) is durable enough to start
     allowed = sync(
         "--dry-run", env={**env, "MELTANO_DATABASE_URI": prod_env["MELTANO_DATABASE_URI"]}
