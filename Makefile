@@ -9,7 +9,7 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_COMPILE_BYTECODE := 1
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help install sync test lint bench sandbox-up sandbox-down sandbox-status clean
+.PHONY: help install sync report check-config test lint bench sandbox-up sandbox-down sandbox-status clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -23,8 +23,14 @@ $(VENV)/.installed: pyproject.toml $(wildcard */*/pyproject.toml) | $(UV)
 
 install: $(VENV)/.installed ## create/refresh .venv with every plugin (idempotent)
 
-sync: install ## bring up the sandbox (unless MELTANO_ENVIRONMENT=prod), run every job, print a summary
+sync: install ## bring up the sandbox (unless MELTANO_ENVIRONMENT=prod), run every job, print the run report
 	$(PY) -m ops.sync
+
+report: install ## render reports/*.json (one per sync) as reports/index.html, a throughput chart per job
+	$(PY) -m ops.report
+
+check-config: install ## settings each job needs in $(MELTANO_ENVIRONMENT) (default dev) and which are missing; no values shown
+	$(PY) -m ops.check_config --environment $(or $(MELTANO_ENVIRONMENT),dev)
 
 test: install ## run the whole test suite (starts its own servers)
 	$(PY) -m pytest

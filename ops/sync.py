@@ -1,25 +1,29 @@
-"""Run every meltano job once and print one summary line per job.
+"""Run every meltano job once, then print the run report and save it under reports/.
 
 Without MELTANO_ENVIRONMENT=prod the local sandbox is brought up first, so a fresh
 clone syncs with nothing configured; its URLs fill only the variables nobody exported.
 The first lines say which environment runs and where each connection points. Exit code is
-non-zero if any job failed.
+non-zero if any job failed. Each job's figures come from its plugins' `summary` lines
+(ops.report).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from connector_kit import logs
+
+from ops import cadence
+from ops.report import JobReport, RunReport
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MELTANO = str(Path(sys.executable).with_name("meltano"))
@@ -34,13 +38,6 @@ PREFERRED_ORDER = (
     "partner-feeds",
 )
 log = logging.getLogger("ops.sync")
-
-
-@dataclass
-class JobResult:
-    name: str
-    exit_code: int
-    seconds: float
 
 
 def meltano_env() -> dict[str, str]:
@@ -96,25 +93,67 @@ def job_names(env: dict[str, str]) -> list[str]:
     return sorted(names, key=lambda n: rank.get(n, len(rank)))
 
 
-def run_job(name: str, env: dict[str, str], environment: str | None) -> JobResult:
+def run_job(name: str, env: dict[str, str], environment: str | None) -> JobReport:
+    """`meltano run <job>`, its log passed through; its plugins' summary lines collected."""
     argv = [MELTANO, *(["--environment", environment] if environment else []), "run", name]
     log.info("job start %s", logs.kv(job=name))
     started = time.perf_counter()
-    code = subprocess.run(argv, cwd=PROJECT_ROOT, env=env, check=False).returncode
-    result = JobResult(name, code, time.perf_counter() - started)
+    summaries = []
+    with subprocess.Popen(
+        argv, cwd=PROJECT_ROOT, env=env, stderr=subprocess.PIPE, text=True, errors="replace"
+    ) as job:
+        assert job.stderr is not None
+        for line in job.stderr:
+            sys.stderr.write(line)
+            if (fields := logs.parse_summary(line)) is not None:
+                summaries.append(fields)
+    code = job.returncode
+    result = JobReport.from_summaries(name, code, time.perf_counter() - started, summaries)
     level = logging.INFO if code == 0 else logging.ERROR
     log.log(level, "job end %s", logs.kv(job=name, exit_code=code, seconds=f"{result.seconds:.1f}"))
     return result
 
 
+def due(names: list[str], env: dict[str, str], environment: str) -> list[str]:
+    """Those of `names` whose schedule is due now (ops.cadence)."""
+    plan = cadence.schedules(MELTANO, env)
+    now = dt.datetime.now(dt.UTC)
+    with cadence.LastSuccess(environment) as last:
+        last_success = {job: last.get(job) for job in {s.job for s in plan}}
+    chosen = set(cadence.due_jobs(plan, last_success, now))
+    picked = [n for n in names if n in chosen]
+    log.info("due jobs %s", logs.kv(jobs=",".join(picked) or "none", scheduled=len(plan)))
+    return picked
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops.sync", description=__doc__)
     parser.add_argument("jobs", nargs="*", help="run only these jobs (default: all)")
+    parser.add_argument(
+        "--due",
+        action="store_true",
+        help="only the jobs whose meltano.yml schedule fired since their last successful run",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the jobs that would run, run nothing"
+    )
     args = parser.parse_args(argv)
     logs.configure()
     env = meltano_env()
     environment = env.get("MELTANO_ENVIRONMENT")
     log.info("sync start %s", logs.kv(environment=environment or "dev (default)"))
+    if environment == "prod" and (problem := cadence.durable_state_problem()):
+        log.error("sync refused %s", logs.kv(reason=problem))
+        return 2
+    names = [n for n in job_names(env) if not args.jobs or n in args.jobs]
+    if args.due:
+        names = due(names, env, environment or "dev")
+    if args.dry_run:
+        print("\n".join(names))
+        return 0
+    if not names:
+        log.info("nothing to run %s", logs.kv(due_only=args.due))
+        return 0
     sandbox_env: dict[str, str] = {}
     if environment != "prod":
         import sandbox
@@ -125,20 +164,20 @@ def main(argv: list[str] | None = None) -> int:
         env = {**sandbox_env, **env}  # what the user exported wins
         log.info("sandbox ready %s", logs.kv(root=cfg.root))
     log_connections(env, sandbox_env)
-    names = args.jobs or job_names(env)
-    if not names:
-        log.warning("no jobs defined in meltano.yml")
-        return 0
-    results = [run_job(name, env, environment) for name in names]
-    print("\nsync summary", file=sys.stderr)
-    for r in results:
-        print(
-            f"  {r.name:18} {'ok' if r.exit_code == 0 else f'FAILED ({r.exit_code})':12} {r.seconds:7.1f}s",
-            file=sys.stderr,
-        )
-    failed = [r.name for r in results if r.exit_code != 0]
-    print(f"  {len(results) - len(failed)}/{len(results)} jobs ok", file=sys.stderr)
-    return 1 if failed else 0
+    report = RunReport(
+        run_id=env["CONNECTOR_RUN_ID"],
+        environment=environment or "dev",
+        started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
+    for name in names:
+        started = dt.datetime.now(dt.UTC)
+        report.jobs.append(result := run_job(name, env, environment))
+        if result.exit_code == 0:  # the schedule counts from the start of the last success
+            with cadence.LastSuccess(environment or "dev") as last:
+                last.record(name, started, report.run_id)
+    path = report.save()
+    print(f"\nsync report ({path})\n{report.table()}", file=sys.stderr)
+    return 0 if report.ok else 1
 
 
 if __name__ == "__main__":

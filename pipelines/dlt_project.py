@@ -12,7 +12,10 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import dlt
 from connector_kit import logs
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.pipeline.exceptions import PipelineNeverRan
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,3 +60,19 @@ def postgres_credentials(url: str) -> str:
         host = parts.netloc.split("@", 1)[1]
         parts = parts._replace(netloc=f"{parts.username}:unused@{host}")
     return urlunsplit(parts)
+
+
+def table_rows(pipeline: dlt.Pipeline, table: str) -> int:
+    """Rows in one of the pipeline's destination tables (0 before its first load).
+
+    The run summary's inserted = rows after - rows before: dlt's merge does not say which
+    rows were new.
+    """
+    try:
+        with pipeline.sql_client() as client:
+            rows = client.execute_sql(
+                f"SELECT count(*) FROM {client.make_qualified_table_name(table)}"
+            )
+    except (DatabaseUndefinedRelation, PipelineNeverRan):
+        return 0
+    return int(rows[0][0]) if rows else 0

@@ -12,8 +12,10 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from connector_kit import logs
 
 import sandbox
 from sandbox.settings import PROJECT_ROOT, SandboxConfig
@@ -82,3 +84,8 @@ def run_meltano(
         timeout=timeout,
         check=False,
     )
+
+
+def summaries(output: str) -> list[dict[str, Any]]:
+    """The `summary` lines (connector_kit.logs.summary) in a run's output, as dicts."""
+    return [fields for line in output.splitlines() if (fields := logs.parse_summary(line))]

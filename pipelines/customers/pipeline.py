@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 import dlt
 import duckdb
-from connector_kit.logs import kv
+from connector_kit.logs import Progress, kv, summary
 from dlt.common.pipeline import LoadInfo
 
 from pipelines.customers import customers_source
 from pipelines.customers.settings import DEFAULT_DATASET, FILE_FORMATS, PIPELINE_NAME, TABLE
-from pipelines.dlt_project import data_dir, pipelines_dir, postgres_credentials, use_project_dirs
+from pipelines.dlt_project import (
+    data_dir,
+    pipelines_dir,
+    postgres_credentials,
+    table_rows,
+    use_project_dirs,
+)
 
 log = logging.getLogger("pipelines.customers")
 
@@ -104,8 +111,22 @@ def run(
                 file_format=file_format or "default",
             ),
         )
-        info = pipeline.run(source, loader_file_format=file_format)
+        started, before = time.perf_counter(), table_rows(pipeline, TABLE)
+        with Progress(log, pipeline=PIPELINE_NAME) as progress:
+            source.resources[TABLE].add_map(progress.counter(lambda table: table.num_rows))
+            info = pipeline.run(source, loader_file_format=file_format)
+        inserted = table_rows(pipeline, TABLE) - before
     normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
     rows = normalized.row_counts.get(TABLE, 0) if normalized else 0
-    log.info("sync end %s", kv(pipeline=PIPELINE_NAME, rows=rows, loads=len(info.loads_ids)))
+    # The API has no change feed: every run reads every customer and the merge rewrites each
+    # one it already holds, so all of those count as updated.
+    summary(
+        log,
+        pipeline=PIPELINE_NAME,
+        read=rows,
+        inserted=inserted,
+        updated=rows - inserted,
+        loads=len(info.loads_ids),
+        seconds=round(time.perf_counter() - started, 3),
+    )
     return info

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
-from connector_kit.logs import kv
+from connector_kit.logs import Progress, summary
 from dlt.common.configuration import with_config
 from dlt.common.schema.typing import TColumnSchema
 
@@ -85,7 +85,11 @@ def run(
     """Sync every product, then load the run log; returns the outcomes."""
     use_project_dirs()
     settings = settings or settings_from_config()
-    outcomes = list(sync(settings))
+    outcomes = []
+    with Progress(log, pipeline=PIPELINE_NAME) as progress:
+        for outcome in sync(settings):
+            outcomes.append(outcome)
+            progress.add(outcome.offers)
     pipeline = dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         destination=dlt.destinations.postgres(
@@ -96,14 +100,15 @@ def run(
     )
     pipeline.run(offer_syncs(outcomes))
     failed = [o for o in outcomes if o.status == "failed"]
-    log.info(
-        "sync end %s",
-        kv(
-            pipeline=PIPELINE_NAME,
-            products=len(outcomes),
-            failed=len(failed),
-            offers=sum(o.offers for o in outcomes),
-            deleted=sum(o.deleted for o in outcomes),
-        ),
+    summary(
+        log,
+        pipeline=PIPELINE_NAME,
+        products=len(outcomes),
+        failed_products=len(failed),
+        read=sum(o.offers for o in outcomes),
+        inserted=sum(o.inserted for o in outcomes),
+        updated=sum(o.updated for o in outcomes),
+        unchanged=sum(o.unchanged for o in outcomes),
+        deleted=sum(o.deleted for o in outcomes),
     )
     return outcomes

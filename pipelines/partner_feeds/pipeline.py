@@ -28,10 +28,11 @@ from dlt.common.destination.exceptions import DestinationHasFailedJobs
 from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from pipelines.dlt_project import table_rows
 from pipelines.partner_feeds.feeds import FORMATS, Feed
 from pipelines.partner_feeds.ledger import FeedOutcome, FeedStatus, imported_checksums
 from pipelines.partner_feeds.registry import PartnerRegistry
-from pipelines.partner_feeds.settings import PIPELINE_NAME, PartnerFeedsSettings
+from pipelines.partner_feeds.settings import CATALOG_TABLE, PIPELINE_NAME, PartnerFeedsSettings
 from pipelines.partner_feeds.source import partner_feeds_resource
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class RunReport:
     load_info: LoadInfo | None = None
     load_error: str | None = None
     fail_on_rejects: bool = True
+    new_products: int = 0  # catalog rows added (the rest of rows_loaded replaced existing ones)
 
     def count(self, status: FeedStatus) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -167,8 +169,10 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
             batch_size=settings.batch_size,
             file_format=file_format,
         )
+        before = table_rows(pipeline, CATALOG_TABLE)
         report.load_info = pipeline.run(resource)
         report.load_info.raise_on_failed_jobs()
+        report.new_products = table_rows(pipeline, CATALOG_TABLE) - before
     except (PipelineStepFailed, DestinationHasFailedJobs) as exc:
         step = exc.step if isinstance(exc, PipelineStepFailed) else "load"
         cause = exc.exception if isinstance(exc, PipelineStepFailed) else exc
@@ -202,17 +206,17 @@ def run(
     report = run_feeds(feeds, settings)
     if archive and settings.archive_dir is not None:
         archive_feeds(report.outcomes, settings.archive_dir)
-    log.info(
-        "partner feeds run %s",
-        logs.kv(
-            feeds=len(report.outcomes),
-            loaded=report.count(FeedStatus.LOADED),
-            duplicates=report.count(FeedStatus.DUPLICATE),
-            failed=report.count(FeedStatus.FAILED),
-            pending=report.count(FeedStatus.PENDING),
-            rows_loaded=report.rows_loaded,
-            rows_rejected=report.rows_rejected,
-        ),
+    logs.summary(
+        log,
+        feeds=len(report.outcomes),
+        loaded=report.count(FeedStatus.LOADED),
+        duplicates=report.count(FeedStatus.DUPLICATE),
+        failed=report.count(FeedStatus.FAILED),
+        pending=report.count(FeedStatus.PENDING),
+        read=report.rows_loaded + report.rows_rejected,
+        inserted=report.new_products,
+        updated=report.rows_loaded - report.new_products,
+        quarantined=report.rows_rejected,
     )
     return report
 

@@ -20,6 +20,7 @@ from typing import Any
 import psycopg2
 import pytest
 import requests
+from connector_kit.logs import parse_summary
 
 from sandbox import mes
 from sandbox.settings import PROJECT_ROOT, SandboxConfig, free_port
@@ -175,10 +176,13 @@ class Run:
 
     def summary(self) -> dict[str, str]:
         """The target's summary line for the products stream, as a dict."""
-        lines = [line for line in self.output.splitlines() if "summary stream=products" in line]
-        assert lines, self.output[-3000:]
-        fields = lines[-1].split("summary ", 1)[1].split()
-        return dict(field.split("=", 1) for field in fields)
+        found = [
+            fields
+            for line in self.output.splitlines()
+            if (fields := parse_summary(line)) and fields.get("stream") == "products"
+        ]
+        assert found, self.output[-3000:]
+        return {key: str(value) for key, value in found[-1].items()}
 
 
 def meltano_run(*args: str, env: dict[str, str], timeout: float = 300) -> Run:

@@ -15,7 +15,7 @@ import pytest
 
 from pipelines.partner_feeds import FeedStatus, PartnerFeedsSettings, ingest_feed, run
 from sandbox.settings import PROJECT_ROOT, SandboxConfig
-from tests.conftest import VENV_BIN, run_meltano
+from tests.conftest import VENV_BIN, run_meltano, summaries
 
 from .conftest import SAMPLES, Catalog, cli_env, land
 
@@ -46,7 +46,9 @@ def test_cli_loads_and_reports_a_corrupt_feed_clearly(
     assert "feed rejected partner=broken file=cut.json" in result.stderr
     assert 'error="invalid JSON at line 1 column' in result.stderr
     assert "Traceback" not in result.stderr
-    assert "partner feeds run feeds=4 loaded=3 duplicates=0 failed=1" in result.stderr
+    (run,) = summaries(result.stderr)
+    assert (run["feeds"], run["loaded"], run["duplicates"], run["failed"]) == (4, 3, 0, 1)
+    assert (run["inserted"], run["updated"]) == (10, 0)
     assert len(catalog.products()) == 10
 
     # the dlt CLI sees the pipeline's working dir and its state
@@ -86,7 +88,8 @@ def test_meltano_job_runs_the_pipeline(
     second = run_meltano("run", "dlt:partner-feeds", env=env)
 
     assert second.returncode == 0, second.stderr[-3000:]
-    assert "partner feeds run feeds=3 loaded=0 duplicates=3" in second.stderr
+    (run,) = summaries(second.stderr)
+    assert (run["feeds"], run["loaded"], run["duplicates"], run["inserted"]) == (3, 0, 3, 0)
     assert len(catalog.products()) == 10
     assert catalog.rows(
         "SELECT status, count(*) FROM feed_imports GROUP BY status ORDER BY status"

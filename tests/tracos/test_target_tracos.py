@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from sandbox.settings import PROJECT_ROOT
-from tests.conftest import VENV_BIN
+from tests.conftest import VENV_BIN, summaries
 from tests.tracos.conftest import Flow
 
 pytestmark = pytest.mark.e2e
@@ -70,7 +70,8 @@ def test_newer_wins_and_marks_unsynced(flow: Flow) -> None:
         ],
     )
     assert older.returncode == 0, older.stderr
-    assert "inserted=0 updated=0 unchanged=2 rejected=0" in older.stderr
+    (done,) = summaries(older.stderr)
+    assert (done["inserted"], done["updated"], done["unchanged"], done["rejected"]) == (0, 0, 2, 0)
     doc = flow.workorders.find_one({"number": 7}, {"_id": False})
     assert doc == {
         "number": 7,
@@ -87,7 +88,8 @@ def test_newer_wins_and_marks_unsynced(flow: Flow) -> None:
         ],
     )
     assert newer.returncode == 0, newer.stderr
-    assert "inserted=1 updated=1 unchanged=0" in newer.stderr
+    (done,) = summaries(newer.stderr)
+    assert (done["inserted"], done["updated"], done["unchanged"]) == (1, 1, 0)
     doc = flow.workorders.find_one({"number": 7}, {"_id": False})
     assert doc == {
         "number": 7,

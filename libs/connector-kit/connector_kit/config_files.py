@@ -3,6 +3,8 @@
 - `--config file.yaml` is read as well as JSON (the SDK reads JSON only).
 - The first log line names where the plugin's connections point (settings named `*_url`,
   `*_uri`, `*_dir`: host and database or folder, never credentials) and meltano's environment.
+- Log lines use connector_kit.logs's format (time, level, logger, run id; secrets masked)
+  instead of whatever logging config meltano hands the SDK.
 - The process ends without interpreter teardown once the command is done: tearing down
   singer-sdk's imports (numpy, pyarrow, SQLAlchemy) costs about 0.3 s per process, and in a
   `meltano run` pipeline each plugin's exit is on the critical path (the tap's stdout closes
@@ -15,6 +17,7 @@ import contextlib
 import itertools
 import json
 import logging
+import logging.config
 import os
 import sys
 import tempfile
@@ -69,6 +72,8 @@ def run_cli(cli: Callable[..., object]) -> None:
         if found := connections(sys.argv[1:]):
             logs.connections(found, plugin=prog_name)
         with tempfile.TemporaryDirectory(prefix="connector-config-") as workdir:
+            # replaces what the SDK set up when `cli` was built (meltano's config included)
+            logging.config.dictConfig(logs.sdk_logging_config())
             cli(args=json_argv(sys.argv[1:], Path(workdir)), prog_name=prog_name)
         code = 0
     except SystemExit as done:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import sys
+import threading
+import time
 import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 RUN_ID = os.environ.get("CONNECTOR_RUN_ID") or uuid.uuid4().hex[:12]
 
 _SECRET_PATTERNS = [
@@ -57,6 +63,29 @@ def configure(level: str | None = None) -> None:
     root.addHandler(handler)
 
 
+def sdk_logging_config() -> dict[str, Any]:
+    """Logging for a singer-sdk plugin: our line format, as the utilities have (dictConfig).
+
+    meltano hands the SDK a config that prints the bare message; with this one each plugin
+    line carries its time, level and run id once (meltano's logging.yaml prints plugin lines
+    as written).
+    """
+    level = os.environ.get("LOG_LEVEL", "INFO").upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"connector": {"()": f"{__name__}.MaskingFormatter"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "connector",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level},
+    }
+
+
 def kv(**fields: object) -> str:
     """Render fields as `k=v` pairs, quoting values with spaces."""
     parts = []
@@ -87,3 +116,90 @@ def connections(found: dict[str, str], **who: str) -> None:
     """
     line = kv(**who, environment=os.environ.get("MELTANO_ENVIRONMENT") or "-", **found)
     print(mask(f"connections {line}"), file=sys.stderr, flush=True)
+
+
+# The run summary: each plugin and pipeline ends with one `summary {json}` line, which the
+# run report (ops.report) reads; nothing else in the logs is parsed. Each stage states only
+# the counts it owns, so a job's figures are the sums over its stages:
+#   read         records taken from the source system (taps, dlt pipelines)
+#   inserted, updated, unchanged, deleted, rejected
+#                what the destination did with what it was sent (targets, dlt pipelines);
+#                rejected = refused by the destination, written to the dead-letter store
+#   quarantined  bad input set aside before it reached the destination (taps, mappers)
+# Other keys (stream, files, retried, ...) are context the report keeps but does not add up.
+SUMMARY_COUNTS = ("read", "inserted", "updated", "unchanged", "deleted", "rejected", "quarantined")
+_SUMMARY_LINE = re.compile(r"(?:^|\s)summary (\{.*)")
+
+
+def summary(logger: logging.Logger | logging.LoggerAdapter[Any], **fields: object) -> None:
+    """Log the one machine-readable summary line of a plugin or pipeline run."""
+    body = {"stage": logger.name, **fields}
+    logger.info("summary %s", json.dumps(body, separators=(",", ":"), default=str))
+
+
+def parse_summary(line: str) -> dict[str, Any] | None:
+    """The fields of a summary line (as logged by `summary`, possibly wrapped by meltano)."""
+    match = _SUMMARY_LINE.search(line)
+    if not match:
+        return None
+    try:
+        fields, _ = json.JSONDecoder().raw_decode(match.group(1))
+    except ValueError:
+        return None
+    return fields if isinstance(fields, dict) and "stage" in fields else None
+
+
+class Progress:
+    """A `progress records=N rate=R/s` line every `every` seconds while a long run lasts.
+
+    A daemon thread writes the line, so it comes on time even while one slow batch is in
+    flight; a run shorter than `every` logs nothing. `add(n)` as records are done; `stop()`
+    (or leaving the `with` block) ends it.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger | logging.LoggerAdapter[Any],
+        every: float = 10.0,
+        **context: object,
+    ) -> None:
+        self.logger, self.every, self.context = logger, every, context
+        self.records = 0
+        self.started = time.monotonic()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
+        self._thread.start()
+
+    def add(self, records: int) -> None:
+        self.records += records
+
+    def counter(self, size: Callable[[T], int]) -> Callable[[T], T]:
+        """A pass-through map step (e.g. dlt's `add_map`) that counts `size(item)` records."""
+
+        def count(item: T) -> T:
+            self.add(size(item))
+            return item
+
+        return count
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.every):
+            elapsed = time.monotonic() - self.started
+            self.logger.info(
+                "progress %s",
+                kv(
+                    **self.context,
+                    records=self.records,
+                    seconds=f"{elapsed:.0f}",
+                    rate_per_s=f"{self.records / elapsed:.0f}",
+                ),
+            )
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

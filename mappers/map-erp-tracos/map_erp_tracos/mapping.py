@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from connector_kit.deadletter import DeadLetters
-from connector_kit.logs import kv
+from connector_kit.logs import kv, summary
 from singer_sdk import InlineMapper
 from singer_sdk import typing as th
 from singer_sdk.singerlib import (
@@ -105,6 +105,15 @@ class WorkOrderMapper(InlineMapper):
     @override
     def map_state_message(self, message_dict: dict) -> Iterable[Message]:
         yield StateMessage(value=message_dict["value"])
+
+    @override
+    def process_endofpipe(self) -> None:
+        summary(
+            log,
+            mapper=self.name,
+            translated=self.translated,
+            quarantined=self.dead_letters.count,
+        )
 
     @override
     def map_activate_version_message(self, message_dict: dict) -> Iterable[Message]:

@@ -54,7 +54,14 @@ class MesToGlassdomeMapper(InlineMapper):
         self.latest = LatestWins()
         self.output_stream = str(self.config.get("output_stream") or "products")
         self.schema_sent = False
-        self.counts = {"read": 0, "emitted": 0, "deleted": 0, "superseded": 0, "unmapped": 0}
+        # `received`, not `read`: the tap states what was read (connector_kit.logs.summary)
+        self.counts = {
+            "received": 0,
+            "emitted": 0,
+            "soft_deleted": 0,
+            "superseded": 0,
+            "unmapped": 0,
+        }
 
     @override
     def map_schema_message(self, message_dict: dict) -> t.Iterable[Message]:
@@ -74,9 +81,9 @@ class MesToGlassdomeMapper(InlineMapper):
 
     def product(self, stream: str, row: dict[str, t.Any]) -> dict[str, t.Any] | None:
         """The product one source row stands for, or None when the row changes nothing."""
-        self.counts["read"] += 1
+        self.counts["received"] += 1
         if row.get("deleted_at"):
-            self.counts["deleted"] += 1
+            self.counts["soft_deleted"] += 1
             return None
         if stream in self.tables.translated:
             product = product_fields(row)
@@ -127,7 +134,7 @@ class MesToGlassdomeMapper(InlineMapper):
 
     @override
     def process_endofpipe(self) -> None:
-        self.logger.info("summary %s", logs.kv(**self.counts))
+        logs.summary(self.logger, **self.counts)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from connector_kit.logs import kv
+from connector_kit.logs import kv, summary
 from singer_sdk import Stream
 from singer_sdk.helpers.types import Context
 from typing_extensions import override
@@ -123,7 +123,11 @@ class InboundFileStream(Stream):
                 yield doc
         for gone in set(marks) - present:
             del marks[gone]
-        self.logger.info(
-            "inbound folder read %s",
-            kv(files=len(present), read=read, records=records, quarantined=self.quarantine.count),
+        summary(
+            self.logger,
+            stream=self.name,
+            files=len(present),
+            files_read=read,
+            read=records,
+            quarantined=self.quarantine.count,
         )

@@ -34,6 +34,7 @@ from urllib.parse import unquote, urlsplit
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
+from connector_kit import logs
 
 logger = logging.getLogger(__name__)
 
@@ -242,12 +243,12 @@ def local_directory(root: str) -> Path | None:
 
 
 def timed(label: str, rows: int, started: float, stream: str) -> None:
-    logger.info(
-        "event=bulk_extracted stream=%s format=%s rows=%d seconds=%.3f",
-        stream,
-        label,
-        rows,
-        time.perf_counter() - started,
+    logs.summary(
+        logger,
+        stream=stream,
+        format=label,
+        read=rows,
+        seconds=round(time.perf_counter() - started, 3),
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
 
-from connector_kit.logs import kv
+from connector_kit.logs import summary
 from connector_kit.mongo import Mongo
 from singer_sdk import Stream
 from singer_sdk.helpers.types import Context
@@ -62,4 +62,4 @@ class UnsyncedDocumentsStream(Stream):
                 after = page[-1][self.key]
         finally:
             self.mongo.close()
-        self.logger.info("unsynced documents read %s", kv(stream=self.name, records=total))
+        summary(self.logger, stream=self.name, read=total)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from connector_kit import logs
-from connector_kit.logs import kv
+from connector_kit.logs import kv, summary
 from connector_kit.mongo import Mongo, MongoUnavailableError
 from pymongo import UpdateOne
 
@@ -148,13 +148,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         mongo.close()
-    log.info(
-        "acknowledged %s",
-        kv(
-            **totals,
-            skipped_edited_or_already_synced=totals["exported"] - totals["synced"],
-            seconds=f"{time.perf_counter() - started:.2f}",
-        ),
+    # bookkeeping of the export, not data moved: no counts the run report adds up
+    summary(
+        log,
+        **totals,
+        skipped_edited_or_already_synced=totals["exported"] - totals["synced"],
+        seconds=round(time.perf_counter() - started, 2),
     )
     return 0
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connector_kit.deadletter import DeadLetters
-from connector_kit.logs import kv
+from connector_kit.logs import Progress, kv, summary
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
@@ -53,6 +53,8 @@ class JsonFileSink(BatchSink):
         self.dead_letters = DeadLetters(Path(folder) / "target-client-json.jsonl")
         self.written = 0
         self.rejected = 0
+        self.updated = 0  # files that replaced an earlier export of the same key
+        self.progress = Progress(self.logger, stream=self.stream_name)
 
     @property
     @override
@@ -71,7 +73,9 @@ class JsonFileSink(BatchSink):
                 self.logger.error("record rejected %s", kv(stream=self.stream_name, reason=error))
         entries = []
         for name, record in latest.items():
+            replaced = (self.folder / name).exists()
             write_atomic(self.folder, name, to_json(record))
+            self.updated += replaced
             entries.append(
                 {
                     "stream": self.stream_name,
@@ -84,17 +88,18 @@ class JsonFileSink(BatchSink):
         fsync_folder(self.folder)
         append_journal(self.journal, entries)
         self.written += len(entries)
+        self.progress.add(len(entries))
 
     @override
     def clean_up(self) -> None:
-        self.logger.info(
-            "files written %s",
-            kv(
-                stream=self.stream_name,
-                folder=self.folder,
-                written=self.written,
-                rejected=self.rejected,
-                journal=self.journal,
-            ),
+        self.progress.stop()
+        summary(
+            self.logger,
+            stream=self.stream_name,
+            folder=self.folder,
+            inserted=self.written - self.updated,
+            updated=self.updated,
+            rejected=self.rejected,
+            journal=self.journal,
         )
         super().clean_up()

@@ -8,7 +8,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from functools import cached_property
 
 from connector_kit import batches
-from connector_kit.logs import kv
+from connector_kit.logs import Progress, summary
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
@@ -40,6 +40,7 @@ class ProductsSink(BatchSink):
         self.batch_size = int(self.config.get("batch_size", 200))
         self.max_in_flight = 2 * int(self.config.get("max_concurrency", 4))
         self.started = time.monotonic()
+        self.progress = Progress(self.logger, stream=self.stream_name)
         self.retried_before = self.delivery.client.retried
         # The SDK already drops `_sdc_*` fields unless add_record_metadata is on.
         self.strip_metadata = self.include_sdc_metadata_properties
@@ -97,6 +98,7 @@ class ProductsSink(BatchSink):
         if not records:
             return
         self.in_flight.extend(self.delivery.submit(records, self.tally))
+        self.progress.add(len(records))
         self.in_flight_ids.update(r["id"] for r in records)
         # Back-pressure on the reader: wait for whichever chunk finishes first, not the oldest
         # (one slow request would leave the other senders idle behind it).
@@ -122,20 +124,18 @@ class ProductsSink(BatchSink):
 
     @override
     def clean_up(self) -> None:
+        self.progress.stop()
         elapsed = time.monotonic() - self.started
         tally = self.tally
-        self.logger.info(
-            "summary %s",
-            kv(
-                stream=self.stream_name,
-                read=tally.read,
-                inserted=tally.inserted,
-                updated=tally.updated,
-                unchanged=tally.unchanged,
-                rejected=tally.rejected,
-                retried=self.delivery.client.retried - self.retried_before,
-                elapsed_s=f"{elapsed:.2f}",
-                records_per_s=f"{tally.read / elapsed if elapsed else 0:.0f}",
-            ),
+        summary(
+            self.logger,
+            stream=self.stream_name,
+            received=tally.read,
+            inserted=tally.inserted,
+            updated=tally.updated,
+            unchanged=tally.unchanged,
+            rejected=tally.rejected,
+            retried=self.delivery.client.retried - self.retried_before,
+            seconds=round(elapsed, 2),
         )
         super().clean_up()

@@ -39,8 +39,10 @@ class LoadPlan:
 
 @dataclass
 class LoadResult:
-    rows: int
+    rows: int  # rows in the batch
     path: str
+    inserted: int = 0
+    updated: int = 0  # existing rows whose values changed; the rest of the batch was unchanged
 
 
 def _ident_list(names: list[str]) -> sql.Composable:
@@ -84,7 +86,8 @@ def load(conn: Connection, plan: LoadPlan, source: Source) -> LoadResult:
 
 def _load_direct(cur: Any, plan: LoadPlan, source: Source) -> LoadResult | None:
     if plan.method == APPEND or not plan.key:
-        return LoadResult(_copy(cur, plan.table.ident, source.columns, source), "copy")
+        rows = _copy(cur, plan.table.ident, source.columns, source)
+        return LoadResult(rows, "copy", inserted=rows)
     cur.execute("SAVEPOINT direct_copy")
     try:
         rows = _copy(cur, plan.table.ident, source.columns, source)
@@ -94,7 +97,7 @@ def _load_direct(cur: Any, plan: LoadPlan, source: Source) -> LoadResult | None:
         logger.info("event=direct_copy_off table=%s reason=existing_keys", plan.table.display)
         return None
     cur.execute("RELEASE SAVEPOINT direct_copy")
-    return LoadResult(rows, "copy")
+    return LoadResult(rows, "copy", inserted=rows)
 
 
 def _select(
@@ -137,14 +140,14 @@ def _load_staged(cur: Any, plan: LoadPlan, source: Source) -> LoadResult:
     table = plan.table
     if source.is_json_lines:
         cur.execute("CREATE TEMP TABLE IF NOT EXISTS batch_stage (j json) ON COMMIT DROP")
-        _copy(cur, sql.SQL("pg_temp.batch_stage"), ["j"], source)
+        staged = _copy(cur, sql.SQL("pg_temp.batch_stage"), ["j"], source)
     else:
         cur.execute(
             sql.SQL(
                 "CREATE TEMP TABLE batch_stage ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
             ).format(_ident_list(source.columns), table.ident)
         )
-        _copy(cur, sql.SQL("pg_temp.batch_stage"), source.columns, source)
+        staged = _copy(cur, sql.SQL("pg_temp.batch_stage"), source.columns, source)
     mirrored = [c for c, origin in source.mirror.items() if origin in source.columns]
     columns = list(dict.fromkeys([*source.columns, *mirrored, *source.constants]))
     select_list, from_clause = _select(plan, source, columns)
@@ -153,23 +156,28 @@ def _load_staged(cur: Any, plan: LoadPlan, source: Source) -> LoadResult:
     deleted = _deleted_condition(plan, columns)
     # with hard_delete, deleted records are removed below instead of being written
     query = sql.SQL("SELECT {} FROM {} {}").format(select_list, from_clause, where)
+    values = [c for c in columns if c not in plan.key]
     if upsert:
+        # an existing row is rewritten only when a value differs: a re-read row is unchanged
         conflict = sql.SQL(" ON CONFLICT ({}) DO {}").format(
             _ident_list(plan.key),
-            sql.SQL("UPDATE SET {}").format(
+            sql.SQL("UPDATE SET {} WHERE ({}) IS DISTINCT FROM ({})").format(
                 sql.SQL(", ").join(
-                    sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c))
-                    for c in columns
-                    if c not in plan.key
-                )
+                    sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in values
+                ),
+                sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in values),
+                sql.SQL(", ").join(
+                    sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in values
+                ),
             )
-            if any(c not in plan.key for c in columns)
+            if values
             else sql.SQL("NOTHING"),
         )
     else:
         conflict = sql.SQL("")
 
-    def insert(distinct: bool) -> int:
+    def insert(distinct: bool) -> tuple[int, int]:
+        """(inserted, written): xmax = 0 marks a row this statement inserted, not updated."""
         body = query
         if distinct:
             # last occurrence of a key in the batch wins (the staging heap keeps arrival order)
@@ -181,25 +189,27 @@ def _load_staged(cur: Any, plan: LoadPlan, source: Source) -> LoadResult:
         if plan.hard_delete and deleted is not None:
             body = sql.SQL("SELECT * FROM ({}) live WHERE NOT ({})").format(body, deleted)
         cur.execute(
-            sql.SQL("INSERT INTO {} ({}) {}{}").format(
-                table.ident, _ident_list(columns), body, conflict
-            )
+            sql.SQL(
+                "WITH written AS (INSERT INTO {} AS t ({}) {}{} RETURNING (t.xmax = 0) AS new)"
+                " SELECT count(*) FILTER (WHERE new), count(*) FROM written"
+            ).format(table.ident, _ident_list(columns), body, conflict)
         )
-        return int(cur.rowcount)
+        inserted, written = cur.fetchone()
+        return int(inserted), int(written)
 
     if upsert:
         cur.execute("SAVEPOINT merge_batch")
         try:
-            rows = insert(distinct=False)
+            inserted, written = insert(distinct=False)
             cur.execute("RELEASE SAVEPOINT merge_batch")
         except errors.CardinalityViolation:
             cur.execute("ROLLBACK TO SAVEPOINT merge_batch")
-            rows = insert(distinct=True)
+            inserted, written = insert(distinct=True)
     else:
-        rows = insert(distinct=False)
+        inserted, written = insert(distinct=False)
     if plan.hard_delete and deleted is not None and plan.key:
         _hard_delete(cur, plan, query, deleted)
-    return LoadResult(rows, "staged")
+    return LoadResult(staged, "staged", inserted=inserted, updated=written - inserted)
 
 
 def _hard_delete(cur: Any, plan: LoadPlan, staged: sql.Composable, deleted: sql.Composable) -> None:

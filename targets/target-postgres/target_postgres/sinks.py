@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 import psycopg2
-from connector_kit import retry
+from connector_kit import logs, retry
 from connector_kit.deadletter import DeadLetters
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from singer_sdk.sql import SQLSink
@@ -83,6 +83,9 @@ class PostgresSink(SQLSink[PostgresConnector]):
             truncate_first=False,  # decided per batch: see _load
         )
         self._active_version: int | None = None
+        self._totals = {"received": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+        self._started = time.perf_counter()
+        self._progress = logs.Progress(self.logger, stream=self.stream_name)
 
     @override
     def process_batch(self, context: dict) -> None:
@@ -104,6 +107,7 @@ class PostgresSink(SQLSink[PostgresConnector]):
                 self.dead_letters.add(
                     records[0], reason, stream=self.stream_name, table=self._table.display
                 )
+                self._totals["rejected"] += 1
                 self.logger.warning(
                     "event=record_rejected stream=%s reason=%s", self.stream_name, reason
                 )
@@ -134,6 +138,11 @@ class PostgresSink(SQLSink[PostgresConnector]):
                     self._conn = connect(dict(self.config))
                 result = loader.load(self._conn, self._plan, source)
         self._overwritten.add(self._table.display)
+        self._totals["received"] += result.rows
+        self._progress.add(result.rows)
+        self._totals["inserted"] += result.inserted
+        self._totals["updated"] += result.updated
+        self._totals["unchanged"] += result.rows - result.inserted - result.updated
         self.logger.info(
             "event=batch_loaded stream=%s table=%s origin=%s path=%s rows=%d seconds=%.3f",
             self.stream_name,
@@ -227,6 +236,16 @@ class PostgresSink(SQLSink[PostgresConnector]):
 
     @override
     def clean_up(self) -> None:
+        if hasattr(self, "_totals"):
+            self._progress.stop()
+            seconds = round(time.perf_counter() - self._started, 3)
+            logs.summary(
+                self.logger,
+                stream=self.stream_name,
+                table=self._table.display,
+                seconds=seconds,
+                **self._totals,
+            )
         conn = getattr(self, "_conn", None)
         if conn is not None and not conn.closed:
             conn.close()

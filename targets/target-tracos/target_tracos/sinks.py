@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connector_kit.deadletter import DeadLetters
-from connector_kit.logs import kv
+from connector_kit.logs import Progress, kv, summary
 from connector_kit.mongo import Mongo, MongoUnavailableError
 from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import BulkWriteError
@@ -72,7 +72,8 @@ class UpsertSink(BatchSink):
             or "output/dead-letter"
         )
         self.dead_letters = DeadLetters(Path(folder) / "target-tracos.jsonl")
-        self.totals = {"sent": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+        self.totals = {"received": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+        self.progress = Progress(self.logger, stream=self.stream_name)
 
     @property
     @override
@@ -125,7 +126,8 @@ class UpsertSink(BatchSink):
     @override
     def process_batch(self, context: dict) -> None:
         records = context["records"]
-        self.totals["sent"] += len(records)
+        self.totals["received"] += len(records)
+        self.progress.add(len(records))
         ops, docs = self._operations(records)
         if not ops:
             return
@@ -143,8 +145,8 @@ class UpsertSink(BatchSink):
 
     @override
     def clean_up(self) -> None:
-        self.logger.info(
-            "upsert summary %s",
-            kv(stream=self.stream_name, collection=self.collection.name, **self.totals),
+        self.progress.stop()
+        summary(
+            self.logger, stream=self.stream_name, collection=self.collection.name, **self.totals
         )
         super().clean_up()
