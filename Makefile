@@ -18,7 +18,7 @@ $(VENV)-uv/bin/uv:
 	python3 -m venv $(VENV)-uv && $(VENV)-uv/bin/pip install --quiet "uv>=0.9,<1"
 
 $(VENV)/.installed: pyproject.toml $(wildcard */*/pyproject.toml) | $(UV)
-	$(UV) sync --all-packages --quiet
+	$(UV) sync --all-packages --extra dagster --quiet
 	@touch $@
 
 install: $(VENV)/.installed ## create/refresh .venv with every plugin (idempotent)

@@ -8,7 +8,9 @@ pipelines' working folders (state, load packages, DuckDB files) live under `_pip
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,6 +29,25 @@ def use_project_dirs() -> None:
     """Point dlt at the project's `.dlt/` and `_pipelines/` unless the environment already does."""
     os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))
     os.environ.setdefault("DLT_DATA_DIR", str(data_dir()))
+
+
+@contextlib.contextmanager
+def aliased_env(aliases: Mapping[str, str]) -> Iterator[None]:
+    """Give dlt the seeds' variables under dlt's own names (dlt's names win when both are set).
+
+    The names set here are removed again on exit, so an in-process run (Dagster) leaves the
+    process environment as it found it.
+    """
+    added = []
+    for alias, dlt_name in aliases.items():
+        if os.environ.get(alias) and not os.environ.get(dlt_name):
+            os.environ[dlt_name] = os.environ[alias]
+            added.append(dlt_name)
+    try:
+        yield
+    finally:
+        for dlt_name in added:
+            os.environ.pop(dlt_name, None)
 
 
 def postgres_credentials(url: str) -> str:

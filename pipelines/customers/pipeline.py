@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import dlt
 import duckdb
 from connector_kit.logs import kv
 from dlt.common.pipeline import LoadInfo
+from dlt.extract import DltSource
 
 from pipelines.customers import customers_source
 from pipelines.customers.settings import DEFAULT_DATASET, FILE_FORMATS, PIPELINE_NAME, TABLE
@@ -66,7 +68,8 @@ def build_pipeline(
     )
 
 
-def run(
+@contextlib.contextmanager
+def prepared(
     base_url: str | None = None,
     *,
     destination: str | None = None,
@@ -75,8 +78,12 @@ def run(
     pipelines_dir_: Path | None = None,
     page_size: int | None = None,
     page_stripes: int | None = None,
-) -> LoadInfo:
-    """One full sync; returns dlt's load info. Raises when the API fails after retries."""
+) -> Iterator[tuple[dlt.Pipeline, DltSource, Any]]:
+    """The pipeline, the source and the loader file format of one sync, ready to run.
+
+    `run` below runs them; the Dagster asset (orchestrate/) runs the same three through
+    dagster-dlt. A DuckDB connection opened here is lent to dlt and closed on exit.
+    """
     use_project_dirs()
     name = destination or dlt.config.get("sources.customers.destination") or "duckdb"
     with contextlib.ExitStack() as scope:
@@ -104,8 +111,38 @@ def run(
                 file_format=file_format or "default",
             ),
         )
-        info = pipeline.run(source, loader_file_format=file_format)
+        yield pipeline, source, file_format
+
+
+def rows_loaded(pipeline: dlt.Pipeline) -> int:
+    """Rows of the customers table in the pipeline's last run."""
     normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
-    rows = normalized.row_counts.get(TABLE, 0) if normalized else 0
-    log.info("sync end %s", kv(pipeline=PIPELINE_NAME, rows=rows, loads=len(info.loads_ids)))
+    return normalized.row_counts.get(TABLE, 0) if normalized else 0
+
+
+def run(
+    base_url: str | None = None,
+    *,
+    destination: str | None = None,
+    credentials: Any = None,
+    dataset_name: str | None = None,
+    pipelines_dir_: Path | None = None,
+    page_size: int | None = None,
+    page_stripes: int | None = None,
+) -> LoadInfo:
+    """One full sync; returns dlt's load info. Raises when the API fails after retries."""
+    with prepared(
+        base_url,
+        destination=destination,
+        credentials=credentials,
+        dataset_name=dataset_name,
+        pipelines_dir_=pipelines_dir_,
+        page_size=page_size,
+        page_stripes=page_stripes,
+    ) as (pipeline, source, file_format):
+        info = pipeline.run(source, loader_file_format=file_format)
+    log.info(
+        "sync end %s",
+        kv(pipeline=PIPELINE_NAME, rows=rows_loaded(pipeline), loads=len(info.loads_ids)),
+    )
     return info

@@ -66,3 +66,16 @@ def kv(**fields: object) -> str:
             text = '"' + text.replace('"', '\\"') + '"'
         parts.append(f"{key}={text}")
     return " ".join(parts)
+
+
+_KV_PAIR = re.compile(r'(\w[\w.-]*)=("(?:[^"\\]|\\.)*"|\S*)')
+
+
+def parse_kv(text: str) -> dict[str, str]:
+    """The `k=v` pairs of a line written with `kv` (quoted values unquoted); other words skipped."""
+    fields = {}
+    for key, value in _KV_PAIR.findall(text):
+        if value.startswith('"') and len(value) >= 2:
+            value = value[1:-1].replace('\\"', '"')
+        fields[key] = value
+    return fields
