@@ -126,9 +126,7 @@ def schedule_for(schedule: Schedule, tenants: Tenants | None) -> dg.ScheduleDefi
             name=name, cron_schedule=schedule.cron, target=target, description=description
         )
 
-    @dg.schedule(
-        name=name, cron_schedule=schedule.cron, target=target, description=description
-    )
+    @dg.schedule(name=name, cron_schedule=schedule.cron, target=target, description=description)
     def every_tenant(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest]:
         for tenant in tenants.names:
             yield dg.RunRequest(partition_key=tenant)
