@@ -32,7 +32,7 @@ test: install ## run the whole test suite (starts its own servers)
 lint: install ## ruff + mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy sandbox ops pipelines service $(wildcard libs/*/ taps/*/ targets/*/ mappers/*/)
+	$(VENV)/bin/mypy sandbox ops orchestrate pipelines service $(wildcard libs/*/ taps/*/ targets/*/ mappers/*/)
 
 bench: install ## run every benchmark script and print its figures
 	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done

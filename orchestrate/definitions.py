@@ -89,7 +89,7 @@ class JobNamedAssets(DagsterDltTranslator):
 
 def customers_assets() -> dg.AssetsDefinition:
     """The customers pipeline through dagster-dlt, with the same pipeline and source as its CLI."""
-    destination = dlt.config.get("sources.customers.destination") or "duckdb"
+    destination: str = dlt.config.get("sources.customers.destination") or "duckdb"
     definition_pipeline = dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         destination=destination,
@@ -128,8 +128,9 @@ def schedule_for(schedule: Schedule, tenants: Tenants | None) -> dg.ScheduleDefi
 
     @dg.schedule(name=name, cron_schedule=schedule.cron, target=target, description=description)
     def every_tenant(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest]:
-        for tenant in tenants.names:
-            yield dg.RunRequest(partition_key=tenant)
+        tick = context.scheduled_execution_time.isoformat()
+        for tenant in tenants.names:  # a run key per tick: Dagster launches a key only once
+            yield dg.RunRequest(run_key=f"{tenant}@{tick}", partition_key=tenant)
 
     return every_tenant
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
-import sys
 
 import dagster as dg
+import pytest
 
+from orchestrate.definitions import meltano_job_asset, schedule_for
+from orchestrate.project import TENANTS_FILE, Schedule, Tenants, tenants
 from sandbox.settings import PROJECT_ROOT
 from tests.conftest import VENV_BIN, run_meltano
 
@@ -66,3 +69,44 @@ def test_schedules_equal_meltano_yml(definitions: dg.Definitions) -> None:
         dagster.add((schedule.name, schedule.cron_schedule, targets.pop()))
     assert meltano
     assert dagster == meltano
+
+
+TENANTS = Tenants(
+    "glassdome",
+    {t: {"GLASSDOME_API_KEY": f"${t.upper()}_KEY", "BATCH": "50"} for t in ("acme", "globex")},
+)
+
+
+def test_a_tenant_schedule_runs_every_tenant() -> None:
+    schedule = schedule_for(Schedule("glassdome-hourly", "glassdome", "0 * * * *"), TENANTS)
+    repository = dg.Definitions(
+        assets=[meltano_job_asset("glassdome", TENANTS)],
+        schedules=[schedule],
+        resources={"pipes": dg.PipesSubprocessClient()},
+    ).get_repository_def()
+    tick = dg.build_schedule_context(
+        repository_def=repository,
+        scheduled_execution_time=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
+    resolved = repository.get_schedule_def("glassdome_hourly")
+    requests = list(resolved.evaluate_tick(tick).run_requests or [])
+    assert resolved.cron_schedule == "0 * * * *"
+    assert sorted(r.partition_key for r in requests) == ["acme", "globex"]
+    assert len({r.run_key for r in requests}) == 2
+
+
+def test_tenant_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACME_KEY", "secret-acme")
+    monkeypatch.delenv("GLOBEX_KEY", raising=False)
+    assert TENANTS.env("acme") == {"GLASSDOME_API_KEY": "secret-acme", "BATCH": "50"}
+    with pytest.raises(LookupError, match=r"GLASSDOME_API_KEY refers to \$GLOBEX_KEY"):
+        TENANTS.env("globex")
+
+
+def test_tenants_file_lists_tenants_by_job(tmp_path) -> None:
+    path = tmp_path / "tenants.yml"
+    path.write_text("glassdome:\n  acme:\n    MES_DATABASE_URL: $ACME_MES\nmes-warehouse:\n")
+    assert tenants(path) == {
+        "glassdome": Tenants("glassdome", {"acme": {"MES_DATABASE_URL": "$ACME_MES"}})
+    }
+    assert tenants(TENANTS_FILE) == {}  # the committed file: every job single-tenant

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
@@ -133,12 +134,15 @@ def test_tenants_are_partitions_with_their_own_state_and_company(
         assert set(globex) == {f"GEN-{i:07d}" for i in range(4)}
         assert not set(acme) & set(globex)
 
-        states = {}
-        for tenant in tenants.names:
-            state_id = f"prod:tap-mes-to-target-glassdome:{tenant}"
-            got = run_meltano("state", "get", state_id, env=flow_env)
+        def state(tenant: str) -> dict:
+            got = run_meltano(
+                "state", "get", f"prod:tap-mes-to-target-glassdome:{tenant}", env=flow_env
+            )
             assert got.returncode == 0, got.stderr
-            states[tenant] = json.loads(got.stdout)["singer_state"]
+            return json.loads(got.stdout)["singer_state"]
+
+        with ThreadPoolExecutor() as pool:
+            states = dict(zip(tenants.names, pool.map(state, tenants.names), strict=True))
         assert states["acme"] != states["globex"]
         assert all(
             s["bookmarks"]["material_latest"]["replication_key_value"] for s in states.values()

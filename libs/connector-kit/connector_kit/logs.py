@@ -75,7 +75,6 @@ def parse_kv(text: str) -> dict[str, str]:
     """The `k=v` pairs of a line written with `kv` (quoted values unquoted); other words skipped."""
     fields = {}
     for key, value in _KV_PAIR.findall(text):
-        if value.startswith('"') and len(value) >= 2:
-            value = value[1:-1].replace('\\"', '"')
-        fields[key] = value
+        quoted = value.startswith('"') and len(value) >= 2
+        fields[key] = value[1:-1].replace('\\"', '"') if quoted else value
     return fields
