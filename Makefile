@@ -9,7 +9,7 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_COMPILE_BYTECODE := 1
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help install sync test lint bench sandbox-up sandbox-down sandbox-status clean
+.PHONY: help install sync dagster test lint bench sandbox-up sandbox-down sandbox-status clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ install: $(VENV)/.installed ## create/refresh .venv with every plugin (idempoten
 
 sync: install ## bring up the sandbox (unless MELTANO_ENVIRONMENT=prod), run every job, print a summary
 	$(PY) -m ops.sync
+
+dagster: install ## Dagster webserver + daemon on 127.0.0.1:3000 (DAGSTER_PORT) over the same jobs; sandbox up unless prod
+	$(PY) -m orchestrate.dev
 
 test: install ## run the whole test suite (starts its own servers)
 	$(PY) -m pytest
@@ -47,4 +50,4 @@ sandbox-status: install
 	$(PY) -m sandbox status
 
 clean: sandbox-down ## remove the venv and all local state
-	rm -rf $(VENV) $(VENV)-uv .sandbox .meltano data output
+	rm -rf $(VENV) $(VENV)-uv .sandbox .meltano .dagster data output
