@@ -120,26 +120,12 @@ def rows_loaded(pipeline: dlt.Pipeline) -> int:
     return normalized.row_counts.get(TABLE, 0) if normalized else 0
 
 
-def run(
-    base_url: str | None = None,
-    *,
-    destination: str | None = None,
-    credentials: Any = None,
-    dataset_name: str | None = None,
-    pipelines_dir_: Path | None = None,
-    page_size: int | None = None,
-    page_stripes: int | None = None,
-) -> LoadInfo:
-    """One full sync; returns dlt's load info. Raises when the API fails after retries."""
-    with prepared(
-        base_url,
-        destination=destination,
-        credentials=credentials,
-        dataset_name=dataset_name,
-        pipelines_dir_=pipelines_dir_,
-        page_size=page_size,
-        page_stripes=page_stripes,
-    ) as (pipeline, source, file_format):
+def run(base_url: str | None = None, **options: Any) -> LoadInfo:
+    """One full sync (arguments as `prepared`); returns dlt's load info.
+
+    Raises when the API fails after retries.
+    """
+    with prepared(base_url, **options) as (pipeline, source, file_format):
         info = pipeline.run(source, loader_file_format=file_format)
     log.info(
         "sync end %s",
