@@ -50,7 +50,6 @@ def meltano_job_asset(job: str, tenants: Tenants | None = None) -> dg.AssetsDefi
 
     @dg.asset(
         key=dg.AssetKey(job),
-        name=None,
         group_name="meltano",
         kinds={"meltano"},
         partitions_def=partitions,
@@ -136,9 +135,13 @@ def schedule_for(schedule: Schedule, tenants: Tenants | None) -> dg.ScheduleDefi
 
 
 def build_definitions(tenants_file: Path | None = None) -> dg.Definitions:
+    jobs = project.jobs()
     by_job = project.tenants(tenants_file)
+    for job in by_job:
+        if job not in jobs or job in DLT_JOBS:
+            raise ValueError(f"tenants for {job}: not a meltano job run through `meltano run`")
     assets: list[dg.AssetsDefinition] = [
-        meltano_job_asset(job, by_job.get(job)) for job in project.jobs() if job not in DLT_JOBS
+        meltano_job_asset(job, by_job.get(job)) for job in jobs if job not in DLT_JOBS
     ]
     assets.append(customers_assets())
     return dg.Definitions(

@@ -9,7 +9,7 @@ import subprocess
 import dagster as dg
 import pytest
 
-from orchestrate.definitions import meltano_job_asset, schedule_for
+from orchestrate.definitions import build_definitions, meltano_job_asset, schedule_for
 from orchestrate.project import TENANTS_FILE, Schedule, Tenants, tenants
 from sandbox.settings import PROJECT_ROOT
 from tests.conftest import VENV_BIN, run_meltano
@@ -110,3 +110,17 @@ def test_tenants_file_lists_tenants_by_job(tmp_path) -> None:
         "glassdome": Tenants("glassdome", {"acme": {"MES_DATABASE_URL": "$ACME_MES"}})
     }
     assert tenants(TENANTS_FILE) == {}  # the committed file: every job single-tenant
+
+
+def test_a_job_with_tenants_is_partitioned_and_scheduled_per_tenant(tmp_path) -> None:
+    path = tmp_path / "tenants.yml"
+    path.write_text("glassdome:\n  acme: {}\n  globex: {}\n")
+    defs = build_definitions(path)
+    glassdome = defs.resolve_assets_def("glassdome")
+    assert glassdome.partitions_def is not None
+    assert glassdome.partitions_def.get_partition_keys() == ["acme", "globex"]
+    assert defs.resolve_assets_def("mes-warehouse").partitions_def is None
+
+    path.write_text("customers:\n  acme: {}\n")  # runs in-process through dlt: no tenants
+    with pytest.raises(ValueError, match="tenants for customers"):
+        build_definitions(path)
