@@ -51,16 +51,24 @@ def materialization(result: dg.ExecuteInProcessResult) -> dict:
 
 
 def test_glassdome_job_materialises(
-    flow_env: dict[str, str], glassdome: GlassdomeApi, mes_url: str, use_env, instance
+    flow_env: dict[str, str],
+    glassdome: GlassdomeApi,
+    mes_url: str,
+    use_env,
+    monkeypatch: pytest.MonkeyPatch,
+    instance,
 ) -> None:
     use_env(flow_env)
+    monkeypatch.delenv("MELTANO_ENVIRONMENT")  # the run config chooses it (dev: another sandbox)
+    config = {"environment": "prod", "full_refresh": True}
     result = dg.materialize(
         [meltano_job_asset("glassdome")],
         resources=RESOURCES,
         instance=instance,
-        run_config=dg.RunConfig({"glassdome": {"config": {"full_refresh": True}}}),
+        run_config=dg.RunConfig({"glassdome": {"config": config}}),
     )
     assert result.success
+    assert "meltano --environment prod run --full-refresh glassdome" in run_logs(instance, result)
     assert glassdome.products() == expected_products(mes_url)
     metadata = materialization(result)
     # MAT-1001 is already in the Glassdome seed (another SKU): one update, the rest inserted
