@@ -9,7 +9,7 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_COMPILE_BYTECODE := 1
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help install sync report check-config test lint bench sandbox-up sandbox-down sandbox-status clean
+.PHONY: help install sync report check-config dagster test lint bench sandbox-up sandbox-down sandbox-status clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -18,7 +18,7 @@ $(VENV)-uv/bin/uv:
 	python3 -m venv $(VENV)-uv && $(VENV)-uv/bin/pip install --quiet "uv>=0.9,<1"
 
 $(VENV)/.installed: pyproject.toml $(wildcard */*/pyproject.toml) | $(UV)
-	$(UV) sync --all-packages --quiet
+	$(UV) sync --all-packages --extra dagster --quiet
 	@touch $@
 
 install: $(VENV)/.installed ## create/refresh .venv with every plugin (idempotent)
@@ -32,13 +32,16 @@ report: install ## render reports/*.json (one per sync) as reports/index.html, a
 check-config: install ## settings each job needs in $(MELTANO_ENVIRONMENT) (default dev) and which are missing; no values shown
 	$(PY) -m ops.check_config --environment $(or $(MELTANO_ENVIRONMENT),dev)
 
+dagster: install ## Dagster webserver + daemon on 127.0.0.1:3000 (DAGSTER_PORT) over the same jobs; sandbox up unless prod
+	$(PY) -m orchestrate.dev
+
 test: install ## run the whole test suite (starts its own servers)
 	$(PY) -m pytest
 
 lint: install ## ruff + mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy sandbox ops pipelines service $(wildcard libs/*/ taps/*/ targets/*/ mappers/*/)
+	$(VENV)/bin/mypy sandbox ops orchestrate pipelines service $(wildcard libs/*/ taps/*/ targets/*/ mappers/*/)
 
 bench: install ## run every benchmark script and print its figures
 	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done
@@ -53,4 +56,4 @@ sandbox-status: install
 	$(PY) -m sandbox status
 
 clean: sandbox-down ## remove the venv and all local state
-	rm -rf $(VENV) $(VENV)-uv .sandbox .meltano data output
+	rm -rf $(VENV) $(VENV)-uv .sandbox .meltano .dagster data output

@@ -8,7 +8,9 @@ pipelines' working folders (state, load packages, DuckDB files) live under `_pip
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,20 +36,30 @@ def use_project_dirs() -> None:
     os.environ.setdefault("DLT_DATA_DIR", str(data_dir()))
 
 
-def use_seed_names(aliases: dict[str, str], pipeline: str) -> None:
-    """Hand the seed's variables to dlt under its own names (dlt's names win when both are set).
+@contextlib.contextmanager
+def aliased_env(aliases: Mapping[str, str], pipeline: str) -> Iterator[None]:
+    """Give dlt the seeds' variables under dlt's own names (dlt's names win when both are set).
 
-    Then one line says where the pipeline's connections point (URLs only, no credentials).
+    One line then says where the pipeline's connections point (URLs only, no credentials).
+    The names set here are removed again on exit, so an in-process run (Dagster) leaves the
+    process environment as it found it.
     """
+    added = []
     for alias, dlt_name in aliases.items():
         if os.environ.get(alias) and not os.environ.get(dlt_name):
             os.environ[dlt_name] = os.environ[alias]
+            added.append(dlt_name)
     found = {
         dlt_name.rsplit("__", 1)[-1].lower(): logs.endpoint(os.environ[dlt_name])
         for dlt_name in aliases.values()
         if "://" in os.environ.get(dlt_name, "")
     }
     logs.connections(found, pipeline=pipeline)
+    try:
+        yield
+    finally:
+        for dlt_name in added:
+            os.environ.pop(dlt_name, None)
 
 
 def postgres_credentials(url: str) -> str:

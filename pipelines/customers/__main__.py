@@ -13,7 +13,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.customers.pipeline import run
 from pipelines.customers.settings import ENV_ALIASES
-from pipelines.dlt_project import use_seed_names
+from pipelines.dlt_project import aliased_env
 
 log = logging.getLogger("pipelines.customers")
 
@@ -26,13 +26,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", help="dataset (schema) name; default customer_data")
     args = parser.parse_args(argv)
     logs.configure()
-    use_seed_names(ENV_ALIASES, "customers")
-    logs.register_secret(os.environ.get("DESTINATION__POSTGRES__CREDENTIALS"))
-    try:
-        run(destination=args.destination, dataset_name=args.dataset)
-    except PipelineStepFailed as exc:
-        log.error("sync failed %s", kv(pipeline="customers", step=exc.step, error=exc.exception))
-        return 1
+    with aliased_env(ENV_ALIASES, "customers"):
+        logs.register_secret(os.environ.get("DESTINATION__POSTGRES__CREDENTIALS"))
+        try:
+            run(destination=args.destination, dataset_name=args.dataset)
+        except PipelineStepFailed as exc:
+            log.error(
+                "sync failed %s", kv(pipeline="customers", step=exc.step, error=exc.exception)
+            )
+            return 1
     return 0
 
 

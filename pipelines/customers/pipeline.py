@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import dlt
 import duckdb
 from connector_kit.logs import Progress, kv, summary
 from dlt.common.pipeline import LoadInfo
+from dlt.extract import DltSource
 
 from pipelines.customers import customers_source
 from pipelines.customers.settings import DEFAULT_DATASET, FILE_FORMATS, PIPELINE_NAME, TABLE
@@ -73,7 +75,8 @@ def build_pipeline(
     )
 
 
-def run(
+@contextlib.contextmanager
+def prepared(
     base_url: str | None = None,
     *,
     destination: str | None = None,
@@ -82,8 +85,12 @@ def run(
     pipelines_dir_: Path | None = None,
     page_size: int | None = None,
     page_stripes: int | None = None,
-) -> LoadInfo:
-    """One full sync; returns dlt's load info. Raises when the API fails after retries."""
+) -> Iterator[tuple[dlt.Pipeline, DltSource, Any]]:
+    """The pipeline, the source and the loader file format of one sync, ready to run.
+
+    `run` below runs them; the Dagster asset (orchestrate/) runs the same three through
+    dagster-dlt. A DuckDB connection opened here is lent to dlt and closed on exit.
+    """
     use_project_dirs()
     name = destination or dlt.config.get("sources.customers.destination") or "duckdb"
     with contextlib.ExitStack() as scope:
@@ -111,13 +118,27 @@ def run(
                 file_format=file_format or "default",
             ),
         )
+        yield pipeline, source, file_format
+
+
+def rows_loaded(pipeline: dlt.Pipeline) -> int:
+    """Rows of the customers table in the pipeline's last run."""
+    normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
+    return normalized.row_counts.get(TABLE, 0) if normalized else 0
+
+
+def run(base_url: str | None = None, **options: Any) -> LoadInfo:
+    """One full sync (arguments as `prepared`); returns dlt's load info.
+
+    Raises when the API fails after retries.
+    """
+    with prepared(base_url, **options) as (pipeline, source, file_format):
         started, before = time.perf_counter(), table_rows(pipeline, TABLE)
         with Progress(log, pipeline=PIPELINE_NAME) as progress:
             source.resources[TABLE].add_map(progress.counter(lambda table: table.num_rows))
             info = pipeline.run(source, loader_file_format=file_format)
         inserted = table_rows(pipeline, TABLE) - before
-    normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
-    rows = normalized.row_counts.get(TABLE, 0) if normalized else 0
+    rows = rows_loaded(pipeline)
     # The API has no change feed: every run reads every customer and the merge rewrites each
     # one it already holds, so all of those count as updated.
     summary(

@@ -12,7 +12,7 @@ from connector_kit.logs import kv
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines.dlt_project import use_project_dirs, use_seed_names
+from pipelines.dlt_project import aliased_env, use_project_dirs
 from pipelines.offers.auth import RefreshTokenRejected
 from pipelines.offers.settings import ENV_ALIASES
 
@@ -24,7 +24,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.parse_args(argv)
     logs.configure()
     use_project_dirs()
-    use_seed_names(ENV_ALIASES, "offers")
+    with aliased_env(ENV_ALIASES, "offers"):
+        return sync()
+
+
+def sync() -> int:
     logs.register_secret(os.environ.get("SOURCES__OFFERS__REFRESH_TOKEN"))
     from pipelines.offers.pipeline import run  # after the env is set: dlt reads config at import
 
