@@ -141,10 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure()
     env = meltano_env()
     environment = env.get("MELTANO_ENVIRONMENT")
-    log.info("sync start %s", logs.kv(environment=environment or "dev (default)"))
     if environment == "prod" and (problem := cadence.durable_state_problem()):
         log.error("sync refused %s", logs.kv(reason=problem))
         return 2
+    log.info("sync start %s", logs.kv(environment=environment or "dev (default)"))
     names = [n for n in job_names(env) if not args.jobs or n in args.jobs]
     if args.due:
         names = due(names, env, environment or "dev")
