@@ -17,6 +17,7 @@ from typing import Any
 import dlt
 import pyarrow as pa
 from connector_kit import logs
+from connector_kit.pgtext import storable
 from dlt.common.destination import TLoaderFileFormat
 from dlt.extract.resource import DltResource
 
@@ -145,7 +146,11 @@ def _feed_rows(
 ) -> Iterator[Any]:
     """Validated products and rejects of one (already checked) feed, in batches."""
     feed = reader.feed
-    lineage = {"partner": feed.partner, "feed_file": feed.name, "feed_checksum": feed.checksum}
+    lineage = {
+        "partner": feed.partner,
+        "feed_file": storable(feed.name),  # a file name may hold undecodable bytes
+        "feed_checksum": feed.checksum,
+    }
     products: list[dict[str, Any]] = []
     rejects: list[dict[str, Any]] = []
     for row in reader.rows():
@@ -190,8 +195,8 @@ def _reject(lineage: dict[str, Any], row: RawRow, reason: str, at: dt.datetime) 
     return {
         **lineage,
         "row_number": row.number,
-        "sku": sku.strip() if isinstance(sku, str) and sku.strip() else None,
-        "reason": reason,
-        "raw": json.dumps(row.raw, ensure_ascii=False, default=str),
+        "sku": storable(sku.strip()) if isinstance(sku, str) and sku.strip() else None,
+        "reason": storable(reason),
+        "raw": storable(json.dumps(row.raw, ensure_ascii=False, default=str)),
         "rejected_at": at,
     }

@@ -28,9 +28,11 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import simplejson
 
+from connector_kit.pgtext import REPLACEMENT
+
 from target_postgres.columns import Column
 
-NUL_REPLACEMENT = "\ufffd"
+NUL_REPLACEMENT = REPLACEMENT  # the shared rule: connector_kit.pgtext
 _TEXT_ESCAPES = str.maketrans(
     {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": NUL_REPLACEMENT}
 )
