@@ -11,6 +11,7 @@ Idempotency, and why it is atomic with the load:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -26,13 +27,21 @@ from connector_kit import logs
 from dlt.common.destination import TLoaderFileFormat
 from dlt.common.destination.exceptions import DestinationHasFailedJobs
 from dlt.common.pipeline import LoadInfo
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.load.exceptions import LoadClientJobException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.partner_feeds.feeds import FORMATS, Feed
 from pipelines.partner_feeds.ledger import FeedOutcome, FeedStatus, imported_checksums
 from pipelines.partner_feeds.registry import PartnerRegistry
-from pipelines.partner_feeds.settings import PIPELINE_NAME, PartnerFeedsSettings
-from pipelines.partner_feeds.source import partner_feeds_resource
+from pipelines.partner_feeds.settings import (
+    CATALOG_TABLE,
+    LEDGER_TABLE,
+    PIPELINE_NAME,
+    REJECTS_TABLE,
+    PartnerFeedsSettings,
+)
+from pipelines.partner_feeds.source import PACKAGE_FEEDS_KEY, partner_feeds_resource
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +54,7 @@ class RunReport:
     load_info: LoadInfo | None = None
     load_error: str | None = None
     fail_on_rejects: bool = True
+    set_aside: list[str] = field(default_factory=list)  # load ids refused by the destination
 
     def count(self, status: FeedStatus) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -59,7 +69,12 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
-        if self.load_error or self.count(FeedStatus.FAILED) or self.count(FeedStatus.PENDING):
+        if (
+            self.load_error
+            or self.set_aside
+            or self.count(FeedStatus.FAILED)
+            or self.count(FeedStatus.PENDING)
+        ):
             return 1
         return 1 if self.fail_on_rejects and self.rows_rejected else 0
 
@@ -146,41 +161,157 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
     feeds = list(feeds)
     pipeline = make_pipeline(settings)
     report = RunReport(fail_on_rejects=settings.fail_on_rejects)
-    try:
-        if (
-            pipeline.has_pending_data
-        ):  # finish what an interrupted run left, before reading the ledger
-            log.info("loading pending packages from an earlier run")
-            pipeline.normalize()
-            pipeline.load()
-        imported = imported_checksums(pipeline, (f.checksum for f in feeds))
-        if not feeds:
-            log.info("no feeds waiting %s", logs.kv(landing_dir=settings.landing_dir))
-            return report
-        # parquet into DuckDB (2-7x faster, FIELD_NOTES); csv = COPY into Postgres
-        file_format: TLoaderFileFormat = "parquet" if settings.destination == "duckdb" else "csv"
+    # parquet into DuckDB (2-7x faster, FIELD_NOTES); csv = COPY into Postgres
+    file_format: TLoaderFileFormat = "parquet" if settings.destination == "duckdb" else "csv"
+
+    def load(batch: list[Feed], settled: dict[tuple[str, str], FeedOutcome] | None = None) -> None:
+        imported = imported_checksums(pipeline, (f.checksum for f in batch))
         resource = partner_feeds_resource(
-            feeds,
+            batch,
             registry,
             imported,
             report.outcomes,
             batch_size=settings.batch_size,
             file_format=file_format,
+            settled=settled,
         )
         report.load_info = pipeline.run(resource)
         report.load_info.raise_on_failed_jobs()
+
+    try:
+        # finish what an earlier run left, before reading the ledger
+        _finish_pending(pipeline, report, {(f.partner, f.checksum) for f in feeds})
+        if not feeds:
+            log.info("no feeds waiting %s", logs.kv(landing_dir=settings.landing_dir))
+            return report
+        try:
+            load(feeds)  # one package for the whole run: the fast path
+        except (PipelineStepFailed, DestinationHasFailedJobs) as exc:
+            refused = _refused_for_good(pipeline, exc)
+            if refused is None:
+                raise
+            _set_aside(pipeline, report, *refused)
+            # find the feed(s) the destination refuses: one package per feed, so one
+            # partner's bad feed never holds back another's
+            report.outcomes.clear()
+            failed: dict[tuple[str, str], FeedOutcome] = {}
+            for feed in feeds:
+                try:
+                    load([feed])
+                except (PipelineStepFailed, DestinationHasFailedJobs) as feed_exc:
+                    refused = _refused_for_good(pipeline, feed_exc)
+                    if refused is None:
+                        raise
+                    _set_aside(pipeline, report, *refused)
+                    outcome = report.outcomes[-1]
+                    outcome.status = FeedStatus.FAILED
+                    outcome.rows_loaded = outcome.rows_rejected = 0
+                    outcome.error = f"load refused by the destination: {refused[1]}"
+                    failed[(feed.partner, feed.checksum)] = outcome
+            if failed:  # their `failed` ledger rows
+                outcomes = report.outcomes
+                report.outcomes = []
+                load([f for f in feeds if (f.partner, f.checksum) in failed], failed)
+                report.outcomes = outcomes
     except (PipelineStepFailed, DestinationHasFailedJobs) as exc:
         step = exc.step if isinstance(exc, PipelineStepFailed) else "load"
         cause = exc.exception if isinstance(exc, PipelineStepFailed) else exc
-        report.load_error = logs.mask(f"{step} failed: {cause}")
+        report.load_error = logs.mask(f"{step} failed: {logs.summary(cause)}")
         log.error(
             "run failed, unsettled feeds stay for the next run %s",
             logs.kv(error=report.load_error),
         )
+        decided = {(o.partner, o.checksum) for o in report.outcomes}
         for outcome in report.outcomes:
             if outcome.status != FeedStatus.FAILED:
                 outcome.status = FeedStatus.PENDING
+        for feed in feeds:  # not reached: waiting as well
+            if (feed.partner, feed.checksum) not in decided:
+                report.outcomes.append(
+                    FeedOutcome(feed.partner, feed.name, feed.checksum, feed.path)
+                )
     return report
+
+
+def _refused_for_good(pipeline: dlt.Pipeline, exc: Exception) -> tuple[str, str] | None:
+    """(load id, reason) when the destination answered and refused a package's job.
+
+    dlt has then retried the job already; when the destination does not answer at all the
+    failure may pass (a restart, the network), so the package stays pending: None.
+    """
+    cause: BaseException = exc.exception if isinstance(exc, PipelineStepFailed) else exc
+    if isinstance(cause, LoadClientJobException):
+        job, message = cause.job_id, getattr(cause, "failed_message", None) or str(cause)
+    elif isinstance(cause, DestinationHasFailedJobs):
+        job = ", ".join(str(j.job_file_info.job_id()) for j in cause.failed_jobs)
+        message = "; ".join(str(j.failed_message) for j in cause.failed_jobs)
+    else:
+        return None
+    try:
+        with pipeline.sql_client() as client:
+            client.execute_sql("SELECT 1")
+    except Exception:
+        log.debug("destination does not answer", exc_info=True)
+        return None
+    return str(cause.load_id), logs.mask(f"{job}: {logs.summary(message)}")
+
+
+def _set_aside(pipeline: dlt.Pipeline, report: RunReport, load_id: str, reason: str) -> None:
+    """Abort a package the destination refuses: dlt keeps it, with its failed jobs and their
+    messages, among the completed packages (`dlt pipeline partner_feeds load-package ID`)."""
+    feeds = pipeline.get_load_package_state(load_id).get(PACKAGE_FEEDS_KEY, [])  # type: ignore[misc]
+    if load_id in pipeline.list_normalized_load_packages():  # not already completed
+        pipeline.abort_packages(load_id)
+    # dlt loads table by table and keeps what an aborted package already wrote: take it back,
+    # so no ledger row claims a feed whose catalog rows were refused
+    with pipeline.sql_client() as client:
+        for table in (LEDGER_TABLE, REJECTS_TABLE, CATALOG_TABLE):
+            with contextlib.suppress(DatabaseUndefinedRelation):
+                name = client.make_qualified_table_name(table)
+                client.execute_sql(f"DELETE FROM {name} WHERE _dlt_load_id = %s", load_id)
+    report.set_aside.append(load_id)
+    log.error(
+        "load refused, package set aside %s",
+        logs.kv(
+            load_id=load_id,
+            feeds=",".join(f"{f['partner']}/{f['feed_file']}" for f in feeds) or "-",
+            reason=reason,
+        ),
+    )
+
+
+def _finish_pending(
+    pipeline: dlt.Pipeline, report: RunReport, waiting: set[tuple[str, str]]
+) -> None:
+    """Load the packages an earlier run left; set aside each one the destination refuses.
+
+    The feeds of a set-aside package that still wait in the landing folder are tried again in
+    this run (one package per feed if need be); the others are recorded as failed.
+    """
+    while pipeline.has_pending_data:
+        log.info("loading pending packages from an earlier run")
+        try:
+            pipeline.normalize()
+            pipeline.load()
+            return
+        except (PipelineStepFailed, DestinationHasFailedJobs) as exc:
+            refused = _refused_for_good(pipeline, exc)
+            if refused is None:
+                raise
+            load_id, reason = refused
+            feeds = pipeline.get_load_package_state(load_id).get(PACKAGE_FEEDS_KEY, [])  # type: ignore[misc]
+            _set_aside(pipeline, report, load_id, reason)
+            for feed in feeds:
+                if (feed["partner"], feed["checksum"]) not in waiting:
+                    report.outcomes.append(
+                        FeedOutcome(
+                            feed["partner"],
+                            feed["feed_file"],
+                            feed["checksum"],
+                            status=FeedStatus.FAILED,
+                            error=f"load refused by the destination: {reason}",
+                        )
+                    )
 
 
 def ingest_feed(
@@ -210,6 +341,7 @@ def run(
             duplicates=report.count(FeedStatus.DUPLICATE),
             failed=report.count(FeedStatus.FAILED),
             pending=report.count(FeedStatus.PENDING),
+            loads_set_aside=len(report.set_aside),
             rows_loaded=report.rows_loaded,
             rows_rejected=report.rows_rejected,
         ),

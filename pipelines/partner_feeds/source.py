@@ -37,6 +37,7 @@ from pipelines.partner_feeds.settings import (
 from pipelines.partner_feeds.validation import RowRejected, validate
 
 log = logging.getLogger(__name__)
+PACKAGE_FEEDS_KEY = "partner_feeds"  # load package state: the feeds a package carries
 
 
 def partner_feeds_resource(
@@ -47,14 +48,17 @@ def partner_feeds_resource(
     *,
     batch_size: int = 5000,
     file_format: TLoaderFileFormat | None = None,
+    settled: dict[tuple[str, str], FeedOutcome] | None = None,
 ) -> DltResource:
     """A resource over `feeds`; `imported` holds (partner, sha256) already in the ledger.
 
     `outcomes` receives one FeedOutcome per feed as it is extracted (the caller reports them).
-    `file_format` is set per table: dlt's run(loader_file_format=...) skips table variants.
+    `settled` holds feeds whose outcome is already decided (their load was refused): only
+    their ledger row is written. `file_format` is set per table: dlt's
+    run(loader_file_format=...) skips table variants.
     """
     resource = dlt.resource(
-        _extract(feeds, registry, imported, outcomes, batch_size),
+        _extract(feeds, registry, imported, outcomes, batch_size, settled or {}),
         name=RESOURCE_NAME,
         table_name=CATALOG_TABLE,
     )
@@ -89,15 +93,26 @@ def _extract(
     imported: set[tuple[str, str]],
     outcomes: list[FeedOutcome],
     batch_size: int,
+    settled: dict[tuple[str, str], FeedOutcome],
 ) -> Iterator[Any]:
     seen = set(imported)
     sequence = itertools.count(1)
+    # which feeds this package carries: read back if the destination refuses the package
+    package_feeds = dlt.current.load_package_state()["state"].setdefault(  # type: ignore[typeddict-item]
+        PACKAGE_FEEDS_KEY, []
+    )
     for feed in feeds:
         started = dt.datetime.now(dt.UTC)
         outcome = FeedOutcome(feed.partner, feed.name, feed.checksum, feed.path)
         outcomes.append(outcome)
+        package_feeds.append(
+            {"partner": feed.partner, "feed_file": feed.name, "checksum": feed.checksum}
+        )
         context = {"partner": feed.partner, "file": feed.name, "checksum": feed.checksum[:12]}
-        if (feed.partner, feed.checksum) in seen:
+        if (feed.partner, feed.checksum) in settled:
+            decided = settled[(feed.partner, feed.checksum)]
+            outcome.status, outcome.error = decided.status, decided.error
+        elif (feed.partner, feed.checksum) in seen:
             outcome.status = FeedStatus.DUPLICATE
             log.info("feed duplicate, skipped %s", logs.kv(**context))
         else:
