@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 
 from connector_kit import logs
-from connector_kit.logs import kv
-from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.customers.pipeline import run
 from pipelines.customers.settings import ENV_ALIASES
-
-log = logging.getLogger("pipelines.customers")
+from pipelines.dlt_project import run_entry
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,17 +20,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--dataset", help="dataset (schema) name; default customer_data")
     args = parser.parse_args(argv)
-    logs.configure()
-    for alias, dlt_name in ENV_ALIASES.items():
-        if os.environ.get(alias) and not os.environ.get(dlt_name):
-            os.environ[dlt_name] = os.environ[alias]
-    logs.register_secret(os.environ.get("DESTINATION__POSTGRES__CREDENTIALS"))
-    try:
-        run(destination=args.destination, dataset_name=args.dataset)
-    except PipelineStepFailed as exc:
-        log.error("sync failed %s", kv(pipeline="customers", step=exc.step, error=exc.exception))
-        return 1
-    return 0
+
+    def sync_once() -> int:
+        for alias, dlt_name in ENV_ALIASES.items():
+            if os.environ.get(alias) and not os.environ.get(dlt_name):
+                os.environ[dlt_name] = os.environ[alias]
+        logs.register_secret(os.environ.get("DESTINATION__POSTGRES__CREDENTIALS"))
+        info = run(destination=args.destination, dataset_name=args.dataset)
+        return 1 if getattr(info, "rows_rejected", 0) else 0
+
+    return run_entry("customers", sync_once)
 
 
 if __name__ == "__main__":

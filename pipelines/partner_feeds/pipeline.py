@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import dlt
 from connector_kit import logs
+from connector_kit.pgtext import storable
 from dlt.common.destination import TLoaderFileFormat
 from dlt.common.destination.exceptions import DestinationHasFailedJobs
 from dlt.common.pipeline import LoadInfo
@@ -180,7 +181,7 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
 
     try:
         # finish what an earlier run left, before reading the ledger
-        _finish_pending(pipeline, report, {(f.partner, f.checksum) for f in feeds})
+        _finish_pending(pipeline, report, {(storable(f.partner), f.checksum) for f in feeds})
         if not feeds:
             log.info("no feeds waiting %s", logs.kv(landing_dir=settings.landing_dir))
             return report
@@ -207,11 +208,11 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
                     outcome.status = FeedStatus.FAILED
                     outcome.rows_loaded = outcome.rows_rejected = 0
                     outcome.error = f"load refused by the destination: {refused[1]}"
-                    failed[(feed.partner, feed.checksum)] = outcome
+                    failed[(outcome.partner, outcome.checksum)] = outcome
             if failed:  # their `failed` ledger rows
                 outcomes = report.outcomes
                 report.outcomes = []
-                load([f for f in feeds if (f.partner, f.checksum) in failed], failed)
+                load([f for f in feeds if (storable(f.partner), f.checksum) in failed], failed)
                 report.outcomes = outcomes
     except (PipelineStepFailed, DestinationHasFailedJobs) as exc:
         step = exc.step if isinstance(exc, PipelineStepFailed) else "load"
@@ -226,9 +227,9 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
             if outcome.status != FeedStatus.FAILED:
                 outcome.status = FeedStatus.PENDING
         for feed in feeds:  # not reached: waiting as well
-            if (feed.partner, feed.checksum) not in decided:
+            if (storable(feed.partner), feed.checksum) not in decided:
                 report.outcomes.append(
-                    FeedOutcome(feed.partner, feed.name, feed.checksum, feed.path)
+                    FeedOutcome(storable(feed.partner), storable(feed.name), feed.checksum, feed.path)
                 )
     return report
 

@@ -103,23 +103,21 @@ def _extract(
     )
     for feed in feeds:
         started = dt.datetime.now(dt.UTC)
-        outcome = FeedOutcome(feed.partner, feed.name, feed.checksum, feed.path)
+        # folder and file names may hold bytes that are not UTF-8 (lone surrogates in Python)
+        partner, name = storable(feed.partner), storable(feed.name)
+        key = (partner, feed.checksum)
+        outcome = FeedOutcome(partner, name, feed.checksum, feed.path)
         outcomes.append(outcome)
-        package_feeds.append(
-            {"partner": feed.partner, "feed_file": feed.name, "checksum": feed.checksum}
-        )
-        context = {"partner": feed.partner, "file": feed.name, "checksum": feed.checksum[:12]}
-        if (feed.partner, feed.checksum) in settled:
-            decided = settled[(feed.partner, feed.checksum)]
-            outcome.status, outcome.error = decided.status, decided.error
-        elif (feed.partner, feed.checksum) in seen:
+        package_feeds.append({"partner": partner, "feed_file": name, "checksum": feed.checksum})
+        context = {"partner": partner, "file": name, "checksum": feed.checksum[:12]}
+        if key in settled:
+            outcome.status, outcome.error = settled[key].status, settled[key].error
+        elif key in seen:
             outcome.status = FeedStatus.DUPLICATE
             log.info("feed duplicate, skipped %s", logs.kv(**context))
         else:
             if not registry.known(feed.partner):
-                log.warning(
-                    "partner not in registry, defaults used %s", logs.kv(partner=feed.partner)
-                )
+                log.warning("partner not in registry, defaults used %s", logs.kv(partner=partner))
             reader = FeedReader(feed, registry.adapter(feed.partner))
             try:
                 reader.check()  # the whole feed parses, or nothing of it is yielded
@@ -129,8 +127,8 @@ def _extract(
             else:
                 yield from _feed_rows(reader, outcome, started, sequence, batch_size)
                 outcome.status = FeedStatus.LOADED
-                seen.add((feed.partner, feed.checksum))
-                _remember(feed, outcome, started)
+                seen.add(key)
+                _remember(outcome, started)
                 counts = {
                     "rows_loaded": outcome.rows_loaded,
                     "rows_rejected": outcome.rows_rejected,
@@ -140,12 +138,12 @@ def _extract(
         yield dlt.mark.with_table_name([outcome.ledger_row(started)], LEDGER_TABLE)
 
 
-def _remember(feed: Feed, outcome: FeedOutcome, at: dt.datetime) -> None:
+def _remember(outcome: FeedOutcome, at: dt.datetime) -> None:
     """Last feed per partner in dlt state, shown by `dlt pipeline partner_feeds info`."""
     partners = dlt.current.resource_state().setdefault("last_feed", {})
-    partners[feed.partner] = {
-        "file": feed.name,
-        "checksum": feed.checksum,
+    partners[outcome.partner] = {
+        "file": outcome.feed_file,
+        "checksum": outcome.checksum,
         "rows_loaded": outcome.rows_loaded,
         "rows_rejected": outcome.rows_rejected,
         "extracted_at": at.isoformat(),
@@ -160,11 +158,10 @@ def _feed_rows(
     batch_size: int,
 ) -> Iterator[Any]:
     """Validated products and rejects of one (already checked) feed, in batches."""
-    feed = reader.feed
     lineage = {
-        "partner": feed.partner,
-        "feed_file": storable(feed.name),  # a file name may hold undecodable bytes
-        "feed_checksum": feed.checksum,
+        "partner": outcome.partner,
+        "feed_file": outcome.feed_file,
+        "feed_checksum": outcome.checksum,
     }
     products: list[dict[str, Any]] = []
     rejects: list[dict[str, Any]] = []

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import yaml
 
+from connector_kit import logs
+
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -42,15 +44,22 @@ def json_argv(argv: Sequence[str], workdir: Path) -> list[str]:
 def run_cli(cli: Callable[..., object]) -> None:
     """Run a singer-sdk click command with YAML config files converted to JSON first.
 
-    Returns only when the command raises something other than SystemExit (the traceback then
-    prints as usual); otherwise the process exits with the command's code.
+    The process exits with the command's code. A failure (a database or API that does not
+    answer or refuses us, a folder we cannot write) is one log line naming the plugin and
+    the error, exit code 1; its traceback only with LOG_LEVEL=DEBUG.
     """
+    prog = Path(sys.argv[0]).name
     try:
         with tempfile.TemporaryDirectory(prefix="connector-config-") as workdir:
-            cli(args=json_argv(sys.argv[1:], Path(workdir)), prog_name=Path(sys.argv[0]).name)
+            cli(args=json_argv(sys.argv[1:], Path(workdir)), prog_name=prog)
         code = 0
     except SystemExit as done:
         code = exit_code(done.code)
+    except Exception as exc:  # noqa: BLE001  (every failure ends as one line, not a traceback)
+        if not logging.getLogger().handlers:
+            logs.configure()
+        logs.failure(logging.getLogger(prog), f"{prog} failed", exc, plugin=prog)
+        code = 1
     exit_now(code)
 
 

@@ -69,6 +69,23 @@ def summary(error: BaseException | str) -> str:
     return text
 
 
+def debug_enabled() -> bool:
+    """LOG_LEVEL=DEBUG: expected failures then carry their traceback."""
+    return os.environ.get("LOG_LEVEL", "").strip().upper() == "DEBUG"
+
+
+def failure(logger: logging.Logger, event: str, error: BaseException, **fields: object) -> None:
+    """An expected failure as one line: the event (what failed), `fields` (where: a URL, a
+    folder, a job) and the error's own words (what to check), secrets masked. The traceback
+    follows only with LOG_LEVEL=DEBUG."""
+    logger.error(
+        "%s %s",
+        event,
+        kv(**fields, error=mask(summary(error))),
+        exc_info=error if debug_enabled() else None,
+    )
+
+
 class MaskingFormatter(logging.Formatter):
     """Formats `time level logger run_id=... message`; one line; tracebacks only at DEBUG."""
 
