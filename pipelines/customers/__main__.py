@@ -8,8 +8,8 @@ import sys
 
 from connector_kit import logs
 
-from pipelines.customers.pipeline import run
-from pipelines.customers.settings import ENV_ALIASES
+from pipelines.customers.pipeline import row_count, run
+from pipelines.customers.settings import ENV_ALIASES, REJECTS_TABLE
 from pipelines.dlt_project import run_entry
 
 
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ[dlt_name] = os.environ[alias]
         logs.register_secret(os.environ.get("DESTINATION__POSTGRES__CREDENTIALS"))
         info = run(destination=args.destination, dataset_name=args.dataset)
-        return 1 if getattr(info, "rows_rejected", 0) else 0
+        return 1 if row_count(info, REJECTS_TABLE) else 0  # rejects: in customer_rejects
 
     return run_entry("customers", sync_once)
 

@@ -11,10 +11,25 @@ import dlt
 import duckdb
 from connector_kit.logs import kv
 from dlt.common.pipeline import LoadInfo
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.customers import customers_source
-from pipelines.customers.settings import DEFAULT_DATASET, FILE_FORMATS, PIPELINE_NAME, TABLE
-from pipelines.dlt_project import data_dir, pipelines_dir, postgres_credentials, use_project_dirs
+from pipelines.customers.settings import (
+    DEFAULT_DATASET,
+    FILE_FORMATS,
+    PIPELINE_NAME,
+    REJECTS_TABLE,
+    TABLE,
+)
+from pipelines.dlt_project import (
+    data_dir,
+    load_pending,
+    pipelines_dir,
+    postgres_credentials,
+    refused_for_good,
+    set_aside,
+    use_project_dirs,
+)
 
 log = logging.getLogger("pipelines.customers")
 
@@ -104,8 +119,28 @@ def run(
                 file_format=file_format or "default",
             ),
         )
-        info = pipeline.run(source, loader_file_format=file_format)
-    normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
-    rows = normalized.row_counts.get(TABLE, 0) if normalized else 0
-    log.info("sync end %s", kv(pipeline=PIPELINE_NAME, rows=rows, loads=len(info.loads_ids)))
+        load_pending(pipeline)  # a package an earlier run left, or set aside if refused
+        try:
+            info = pipeline.run(source, loader_file_format=file_format)
+        except PipelineStepFailed as exc:
+            refused = refused_for_good(pipeline, exc)
+            if refused is not None:  # the next run starts clean; this one still fails
+                set_aside(pipeline, *refused)
+            raise
+    log.info(
+        "sync end %s",
+        kv(
+            pipeline=PIPELINE_NAME,
+            rows=row_count(info, TABLE),
+            rejected=row_count(info, REJECTS_TABLE),
+            loads=len(info.loads_ids),
+        ),
+    )
     return info
+
+
+def row_count(info: LoadInfo, table: str) -> int:
+    """Rows this run wrote to `table` (`customers`, or `customer_rejects`)."""
+    trace = info.pipeline.last_trace if info.pipeline else None  # type: ignore[attr-defined]
+    normalized = trace.last_normalize_info if trace else None
+    return normalized.row_counts.get(table, 0) if normalized else 0

@@ -29,9 +29,9 @@ from dlt.common.destination import TLoaderFileFormat
 from dlt.common.destination.exceptions import DestinationHasFailedJobs
 from dlt.common.pipeline import LoadInfo
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
-from dlt.load.exceptions import LoadClientJobException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from pipelines.dlt_project import load_pending, refused_for_good, set_aside
 from pipelines.partner_feeds.feeds import FORMATS, Feed
 from pipelines.partner_feeds.ledger import FeedOutcome, FeedStatus, imported_checksums
 from pipelines.partner_feeds.registry import PartnerRegistry
@@ -188,7 +188,7 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
         try:
             load(feeds)  # one package for the whole run: the fast path
         except (PipelineStepFailed, DestinationHasFailedJobs) as exc:
-            refused = _refused_for_good(pipeline, exc)
+            refused = refused_for_good(pipeline, exc)
             if refused is None:
                 raise
             _set_aside(pipeline, report, *refused)
@@ -200,7 +200,7 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
                 try:
                     load([feed])
                 except (PipelineStepFailed, DestinationHasFailedJobs) as feed_exc:
-                    refused = _refused_for_good(pipeline, feed_exc)
+                    refused = refused_for_good(pipeline, feed_exc)
                     if refused is None:
                         raise
                     _set_aside(pipeline, report, *refused)
@@ -229,40 +229,22 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
         for feed in feeds:  # not reached: waiting as well
             if (storable(feed.partner), feed.checksum) not in decided:
                 report.outcomes.append(
-                    FeedOutcome(storable(feed.partner), storable(feed.name), feed.checksum, feed.path)
+                    FeedOutcome(
+                        storable(feed.partner), storable(feed.name), feed.checksum, feed.path
+                    )
                 )
     return report
 
 
-def _refused_for_good(pipeline: dlt.Pipeline, exc: Exception) -> tuple[str, str] | None:
-    """(load id, reason) when the destination answered and refused a package's job.
-
-    dlt has then retried the job already; when the destination does not answer at all the
-    failure may pass (a restart, the network), so the package stays pending: None.
-    """
-    cause: BaseException = exc.exception if isinstance(exc, PipelineStepFailed) else exc
-    if isinstance(cause, LoadClientJobException):
-        job, message = cause.job_id, getattr(cause, "failed_message", None) or str(cause)
-    elif isinstance(cause, DestinationHasFailedJobs):
-        job = ", ".join(str(j.job_file_info.job_id()) for j in cause.failed_jobs)
-        message = "; ".join(str(j.failed_message) for j in cause.failed_jobs)
-    else:
-        return None
-    try:
-        with pipeline.sql_client() as client:
-            client.execute_sql("SELECT 1")
-    except Exception:
-        log.debug("destination does not answer", exc_info=True)
-        return None
-    return str(cause.load_id), logs.mask(f"{job}: {logs.summary(message)}")
-
-
 def _set_aside(pipeline: dlt.Pipeline, report: RunReport, load_id: str, reason: str) -> None:
-    """Abort a package the destination refuses: dlt keeps it, with its failed jobs and their
-    messages, among the completed packages (`dlt pipeline partner_feeds load-package ID`)."""
+    """Set aside a package the destination refuses (pipelines.dlt_project.set_aside)."""
     feeds = pipeline.get_load_package_state(load_id).get(PACKAGE_FEEDS_KEY, [])  # type: ignore[misc]
-    if load_id in pipeline.list_normalized_load_packages():  # not already completed
-        pipeline.abort_packages(load_id)
+    set_aside(
+        pipeline,
+        load_id,
+        reason,
+        feeds=",".join(f"{f['partner']}/{f['feed_file']}" for f in feeds) or "-",
+    )
     # dlt loads table by table and keeps what an aborted package already wrote: take it back,
     # so no ledger row claims a feed whose catalog rows were refused
     with pipeline.sql_client() as client:
@@ -271,14 +253,6 @@ def _set_aside(pipeline: dlt.Pipeline, report: RunReport, load_id: str, reason: 
                 name = client.make_qualified_table_name(table)
                 client.execute_sql(f"DELETE FROM {name} WHERE _dlt_load_id = %s", load_id)
     report.set_aside.append(load_id)
-    log.error(
-        "load refused, package set aside %s",
-        logs.kv(
-            load_id=load_id,
-            feeds=",".join(f"{f['partner']}/{f['feed_file']}" for f in feeds) or "-",
-            reason=reason,
-        ),
-    )
 
 
 def _finish_pending(
@@ -289,30 +263,23 @@ def _finish_pending(
     The feeds of a set-aside package that still wait in the landing folder are tried again in
     this run (one package per feed if need be); the others are recorded as failed.
     """
-    while pipeline.has_pending_data:
-        log.info("loading pending packages from an earlier run")
-        try:
-            pipeline.normalize()
-            pipeline.load()
-            return
-        except (PipelineStepFailed, DestinationHasFailedJobs) as exc:
-            refused = _refused_for_good(pipeline, exc)
-            if refused is None:
-                raise
-            load_id, reason = refused
-            feeds = pipeline.get_load_package_state(load_id).get(PACKAGE_FEEDS_KEY, [])  # type: ignore[misc]
-            _set_aside(pipeline, report, load_id, reason)
-            for feed in feeds:
-                if (feed["partner"], feed["checksum"]) not in waiting:
-                    report.outcomes.append(
-                        FeedOutcome(
-                            feed["partner"],
-                            feed["feed_file"],
-                            feed["checksum"],
-                            status=FeedStatus.FAILED,
-                            error=f"load refused by the destination: {reason}",
-                        )
+
+    def refused(load_id: str, reason: str) -> None:
+        feeds = pipeline.get_load_package_state(load_id).get(PACKAGE_FEEDS_KEY, [])  # type: ignore[misc]
+        _set_aside(pipeline, report, load_id, reason)
+        for feed in feeds:
+            if (feed["partner"], feed["checksum"]) not in waiting:
+                report.outcomes.append(
+                    FeedOutcome(
+                        feed["partner"],
+                        feed["feed_file"],
+                        feed["checksum"],
+                        status=FeedStatus.FAILED,
+                        error=f"load refused by the destination: {reason}",
                     )
+                )
+
+    load_pending(pipeline, on_set_aside=refused)
 
 
 def ingest_feed(

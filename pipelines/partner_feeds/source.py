@@ -58,7 +58,7 @@ def partner_feeds_resource(
     run(loader_file_format=...) skips table variants.
     """
     resource = dlt.resource(
-        _extract(feeds, registry, imported, outcomes, batch_size, settled or {}),
+        _extract(feeds, registry, imported, outcomes, batch_size=batch_size, settled=settled or {}),
         name=RESOURCE_NAME,
         table_name=CATALOG_TABLE,
     )
@@ -92,6 +92,7 @@ def _extract(
     registry: PartnerRegistry,
     imported: set[tuple[str, str]],
     outcomes: list[FeedOutcome],
+    *,
     batch_size: int,
     settled: dict[tuple[str, str], FeedOutcome],
 ) -> Iterator[Any]:

@@ -31,9 +31,17 @@ def test_nul_and_lone_surrogates_land_replaced_and_never_block(
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", fresh_db)
     settings = feeds_settings(tmp_path)
-    land(settings, "acme", "nul.csv", "sku;name;price;stock\nA1;Bolt\x00M8;1,00;1\nA2;Nut;2,00;2\n".encode())
+    land(
+        settings,
+        "acme",
+        "nul.csv",
+        b"sku;name;price;stock\nA1;Bolt\x00M8;1,00;1\nA2;Nut;2,00;2\n",
+    )
     land(  # a JSON \ud800 escape decodes to a lone surrogate, which UTF-8 cannot hold
-        settings, "initech", "lone.json", b'{"products": [{"sku": "I1", "name": "Gear \\ud800", "price": 3, "stock": 3}]}'
+        settings,
+        "initech",
+        "lone.json",
+        b'{"products": [{"sku": "I1", "name": "Gear \\ud800", "price": 3, "stock": 3}]}',
     )
     land(settings, "globex", "ok.csv", b"SKU,Product,Price,In Stock\nG1,Washer,$1.00,5\n")
     # a file name with bytes that are not UTF-8: Python holds them as lone surrogates
@@ -64,9 +72,9 @@ def test_nul_and_lone_surrogates_land_replaced_and_never_block(
     land(settings, "acme", "next.csv", b"sku;name;price;stock\nA3;Pin;3,00;3\n")
     again = run(settings)
     assert [(o.feed_file, o.status) for o in again.outcomes] == [("next.csv", FeedStatus.LOADED)]
-    assert query(fresh_db, "SELECT name FROM partner_catalog.catalog_products WHERE sku = 'A3'") == [
-        ("Pin",)
-    ]
+    assert query(
+        fresh_db, "SELECT name FROM partner_catalog.catalog_products WHERE sku = 'A3'"
+    ) == [("Pin",)]
 
 
 def test_a_rejected_row_with_a_nul_keeps_its_reason_and_raw_row(
@@ -74,7 +82,12 @@ def test_a_rejected_row_with_a_nul_keeps_its_reason_and_raw_row(
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", fresh_db)
     settings = feeds_settings(tmp_path)
-    land(settings, "acme", "bad.csv", "sku;name;price;stock\nA1;Bolt;x\x00y;1\nA2;Nut;2,00;2\n".encode())
+    land(
+        settings,
+        "acme",
+        "bad.csv",
+        b"sku;name;price;stock\nA1;Bolt;x\x00y;1\nA2;Nut;2,00;2\n",
+    )
 
     report = run(settings)
 

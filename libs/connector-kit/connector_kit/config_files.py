@@ -55,7 +55,7 @@ def run_cli(cli: Callable[..., object]) -> None:
         code = 0
     except SystemExit as done:
         code = exit_code(done.code)
-    except Exception as exc:  # noqa: BLE001  (every failure ends as one line, not a traceback)
+    except Exception as exc:
         if not logging.getLogger().handlers:
             logs.configure()
         logs.failure(logging.getLogger(prog), f"{prog} failed", exc, plugin=prog)

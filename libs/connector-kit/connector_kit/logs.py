@@ -92,7 +92,7 @@ class MaskingFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s run_id=" + RUN_ID + " %(message)s")
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802  (logging's name)
+    def formatMessage(self, record: logging.LogRecord) -> str:
         record.message = single_line(record.message)
         return super().formatMessage(record)
 

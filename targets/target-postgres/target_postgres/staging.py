@@ -27,7 +27,6 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import simplejson
-
 from connector_kit.pgtext import REPLACEMENT
 
 from target_postgres.columns import Column
