@@ -165,7 +165,7 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
     # parquet into DuckDB (2-7x faster, FIELD_NOTES); csv = COPY into Postgres
     file_format: TLoaderFileFormat = "parquet" if settings.destination == "duckdb" else "csv"
 
-    def load(batch: list[Feed], settled: dict[tuple[str, str], FeedOutcome] | None = None) -> None:
+    def load(batch: list[Feed], recorded: list[FeedOutcome]) -> None:
         imported = imported_checksums(pipeline, (f.checksum for f in batch))
         resource = partner_feeds_resource(
             batch,
@@ -174,7 +174,7 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
             report.outcomes,
             batch_size=settings.batch_size,
             file_format=file_format,
-            settled=settled,
+            recorded=recorded,
         )
         report.load_info = pipeline.run(resource)
         report.load_info.raise_on_failed_jobs()
@@ -182,11 +182,12 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
     try:
         # finish what an earlier run left, before reading the ledger
         _finish_pending(pipeline, report, {(storable(f.partner), f.checksum) for f in feeds})
-        if not feeds:
+        recorded = list(report.outcomes)  # failed there, file gone: only their ledger rows
+        if not feeds and not recorded:
             log.info("no feeds waiting %s", logs.kv(landing_dir=settings.landing_dir))
             return report
         try:
-            load(feeds)  # one package for the whole run: the fast path
+            load(feeds, recorded)  # one package for the whole run: the fast path
         except (PipelineStepFailed, DestinationHasFailedJobs) as exc:
             refused = refused_for_good(pipeline, exc)
             if refused is None:
@@ -194,11 +195,10 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
             _set_aside(pipeline, report, *refused)
             # find the feed(s) the destination refuses: one package per feed, so one
             # partner's bad feed never holds back another's
-            report.outcomes.clear()
-            failed: dict[tuple[str, str], FeedOutcome] = {}
+            del report.outcomes[len(recorded) :]
             for feed in feeds:
                 try:
-                    load([feed])
+                    load([feed], [])
                 except (PipelineStepFailed, DestinationHasFailedJobs) as feed_exc:
                     refused = refused_for_good(pipeline, feed_exc)
                     if refused is None:
@@ -208,12 +208,9 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
                     outcome.status = FeedStatus.FAILED
                     outcome.rows_loaded = outcome.rows_rejected = 0
                     outcome.error = f"load refused by the destination: {refused[1]}"
-                    failed[(outcome.partner, outcome.checksum)] = outcome
-            if failed:  # their `failed` ledger rows
-                outcomes = report.outcomes
-                report.outcomes = []
-                load([f for f in feeds if (storable(f.partner), f.checksum) in failed], failed)
-                report.outcomes = outcomes
+                    recorded.append(outcome)
+            if recorded:  # their `failed` ledger rows
+                load([], recorded)
     except (PipelineStepFailed, DestinationHasFailedJobs) as exc:
         step = exc.step if isinstance(exc, PipelineStepFailed) else "load"
         cause = exc.exception if isinstance(exc, PipelineStepFailed) else exc

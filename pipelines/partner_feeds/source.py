@@ -48,17 +48,17 @@ def partner_feeds_resource(
     *,
     batch_size: int = 5000,
     file_format: TLoaderFileFormat | None = None,
-    settled: dict[tuple[str, str], FeedOutcome] | None = None,
+    recorded: Iterable[FeedOutcome] = (),
 ) -> DltResource:
     """A resource over `feeds`; `imported` holds (partner, sha256) already in the ledger.
 
     `outcomes` receives one FeedOutcome per feed as it is extracted (the caller reports them).
-    `settled` holds feeds whose outcome is already decided (their load was refused): only
-    their ledger row is written. `file_format` is set per table: dlt's
+    `recorded` holds outcomes decided without reading a feed (the destination refused their
+    load): only their ledger rows are written. `file_format` is set per table: dlt's
     run(loader_file_format=...) skips table variants.
     """
     resource = dlt.resource(
-        _extract(feeds, registry, imported, outcomes, batch_size=batch_size, settled=settled or {}),
+        _extract(feeds, registry, imported, outcomes, batch_size=batch_size, recorded=recorded),
         name=RESOURCE_NAME,
         table_name=CATALOG_TABLE,
     )
@@ -94,7 +94,7 @@ def _extract(
     outcomes: list[FeedOutcome],
     *,
     batch_size: int,
-    settled: dict[tuple[str, str], FeedOutcome],
+    recorded: Iterable[FeedOutcome],
 ) -> Iterator[Any]:
     seen = set(imported)
     sequence = itertools.count(1)
@@ -102,6 +102,10 @@ def _extract(
     package_feeds = dlt.current.load_package_state()["state"].setdefault(  # type: ignore[typeddict-item]
         PACKAGE_FEEDS_KEY, []
     )
+    now = dt.datetime.now(dt.UTC)
+    ledger = [o.ledger_row(now) for o in recorded]
+    if ledger:
+        yield dlt.mark.with_table_name(ledger, LEDGER_TABLE)
     for feed in feeds:
         started = dt.datetime.now(dt.UTC)
         # folder and file names may hold bytes that are not UTF-8 (lone surrogates in Python)
@@ -111,9 +115,7 @@ def _extract(
         outcomes.append(outcome)
         package_feeds.append({"partner": partner, "feed_file": name, "checksum": feed.checksum})
         context = {"partner": partner, "file": name, "checksum": feed.checksum[:12]}
-        if key in settled:
-            outcome.status, outcome.error = settled[key].status, settled[key].error
-        elif key in seen:
+        if key in seen:
             outcome.status = FeedStatus.DUPLICATE
             log.info("feed duplicate, skipped %s", logs.kv(**context))
         else:
