@@ -78,6 +78,10 @@ def run_entry(pipeline: str, body: Callable[[], int]) -> int:
         return 1
 
 
+class LoadSetAside(Exception):
+    """This run's load was refused by the destination and set aside (the run failed)."""
+
+
 def refused_for_good(pipeline: dlt.Pipeline, error: BaseException) -> tuple[str, str] | None:
     """(load id, reason) when the destination answered and refused a job of a package.
 

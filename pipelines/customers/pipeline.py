@@ -22,6 +22,7 @@ from pipelines.customers.settings import (
     TABLE,
 )
 from pipelines.dlt_project import (
+    LoadSetAside,
     data_dir,
     load_pending,
     pipelines_dir,
@@ -124,9 +125,11 @@ def run(
             info = pipeline.run(source, loader_file_format=file_format)
         except PipelineStepFailed as exc:
             refused = refused_for_good(pipeline, exc)
-            if refused is not None:  # the next run starts clean; this one still fails
-                set_aside(pipeline, *refused)
-            raise
+            if refused is None:
+                raise
+            set_aside(pipeline, *refused)  # the next run starts clean; this one still fails
+            load_id, reason = refused
+            raise LoadSetAside(f"load refused, package {load_id} set aside: {reason}") from exc
     log.info(
         "sync end %s",
         kv(

@@ -60,9 +60,11 @@ def summary(error: BaseException | str) -> str:
     traceback in its exceptions) is cut to its last line, the exception that ended it."""
     text = str(error) if isinstance(error, BaseException) else error
     head, marker, trace = text.partition("Traceback (most recent call last)")
-    if marker:
-        last = [line.strip() for line in trace.splitlines() if line.strip() and line[:1] != " "]
-        text = " ".join(part for part in (head.strip().rstrip(":"), *last[-2:]) if part)
+    if marker:  # keep what follows the last indented (frame) line: the final exception
+        lines = trace.splitlines()
+        frames = [i for i, line in enumerate(lines) if line[:1] in (" ", "\t")]
+        tail = lines[frames[-1] + 1 :] if frames else lines[1:]
+        text = " ".join(part for part in (head.strip().rstrip(":"), *tail) if part.strip())
     text = " ".join(text.split())  # newlines and runs of blanks -> one space
     if isinstance(error, BaseException) and not text:
         text = type(error).__name__
