@@ -7,12 +7,15 @@ U+FFFD under the same rule as target-postgres (connector_kit.pgtext), row by row
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
 from connector_kit.pgtext import REPLACEMENT, storable
 
 from pipelines.partner_feeds import FeedStatus, run
+from tests.conftest import VENV_BIN
 
 from .data_fixtures import _partner_feeds_env, feeds_settings, fresh_db, land, query
 
@@ -96,3 +99,33 @@ def test_a_rejected_row_with_a_nul_keeps_its_reason_and_raw_row(
     [(reason, raw)] = query(fresh_db, "SELECT reason, raw FROM partner_catalog.rejects")
     assert reason.startswith("price 'x\\x00y'")
     assert "x\\u0000y" in raw  # JSON text: the NUL written as its escape
+
+
+def test_target_postgres_applies_the_same_rule_to_records(fresh_db: str, tmp_path: Path) -> None:
+    """Before: a lone surrogate in a RECORD failed the whole batch (UnicodeEncodeError)."""
+    messages = tmp_path / "in.singer"
+    messages.write_text(
+        '{"type":"SCHEMA","stream":"t","schema":{"type":"object","properties":'
+        '{"id":{"type":"integer"},"s":{"type":"string"}}},"key_properties":["id"]}\n'
+        '{"type":"RECORD","stream":"t","record":{"id":1,"s":"a\\ud800b\\u0000c"}}\n'
+        '{"type":"RECORD","stream":"t","record":{"id":2,"s":"ok"}}\n'
+    )
+    config = tmp_path / "target.json"
+    config.write_text(
+        json.dumps({"database_url": fresh_db, "dead_letter_path": str(tmp_path / "dl.jsonl")})
+    )
+    with messages.open() as stdin:
+        result = subprocess.run(
+            [str(VENV_BIN / "target-postgres"), "--config", str(config)],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr[-2000:]
+    [(schema,)] = query(
+        fresh_db, "SELECT table_schema FROM information_schema.tables WHERE table_name = 't'"
+    )
+    rows = query(fresh_db, f'SELECT id, s FROM "{schema}".t ORDER BY id')
+    assert rows == [(1, f"a{REPLACEMENT}b{REPLACEMENT}c"), (2, "ok")]
