@@ -96,7 +96,7 @@ def refused_for_good(pipeline: dlt.Pipeline, error: BaseException) -> tuple[str,
     cause = error.exception if isinstance(error, PipelineStepFailed) else error
     if isinstance(cause, LoadClientJobException):
         job, message = cause.job_id, getattr(cause, "failed_message", None) or str(cause)
-        load_id = cause.load_id  # type: ignore[attr-defined]
+        load_id = cause.load_id
     elif isinstance(cause, DestinationHasFailedJobs):
         job = ", ".join(str(j.job_file_info.job_id()) for j in cause.failed_jobs)
         message = "; ".join(str(j.failed_message) for j in cause.failed_jobs)

@@ -32,7 +32,7 @@ BALANCE_LIMIT = Decimal(10) ** 13  # NUMERIC(15,2): 13 digits before the point
 CENT = Decimal("0.01")
 REQUIRED = tuple(n for n, c in COLUMNS.items() if c.get("nullable") is False)
 TEXT_LIMITS = {
-    n: int(c["precision"])
+    n: int(c.get("precision") or 0)
     for n, c in COLUMNS.items()
     if c.get("precision") and c["data_type"] == "text"
 }

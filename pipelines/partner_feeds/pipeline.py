@@ -42,7 +42,7 @@ from pipelines.partner_feeds.settings import (
     REJECTS_TABLE,
     PartnerFeedsSettings,
 )
-from pipelines.partner_feeds.source import PACKAGE_FEEDS_KEY, partner_feeds_resource
+from pipelines.partner_feeds.source import package_feeds, partner_feeds_resource
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
 
 def _set_aside(pipeline: dlt.Pipeline, report: RunReport, load_id: str, reason: str) -> None:
     """Set aside a package the destination refuses (pipelines.dlt_project.set_aside)."""
-    feeds = pipeline.get_load_package_state(load_id).get(PACKAGE_FEEDS_KEY, [])  # type: ignore[misc]
+    feeds = package_feeds(pipeline, load_id)
     set_aside(
         pipeline,
         load_id,
@@ -262,7 +262,7 @@ def _finish_pending(
     """
 
     def refused(load_id: str, reason: str) -> None:
-        feeds = pipeline.get_load_package_state(load_id).get(PACKAGE_FEEDS_KEY, [])  # type: ignore[misc]
+        feeds = package_feeds(pipeline, load_id)
         _set_aside(pipeline, report, load_id, reason)
         for feed in feeds:
             if (feed["partner"], feed["checksum"]) not in waiting:

@@ -12,7 +12,7 @@ import itertools
 import json
 import logging
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import dlt
 import pyarrow as pa
@@ -38,6 +38,12 @@ from pipelines.partner_feeds.validation import RowRejected, validate
 
 log = logging.getLogger(__name__)
 PACKAGE_FEEDS_KEY = "partner_feeds"  # load package state: the feeds a package carries
+
+
+def package_feeds(pipeline: dlt.Pipeline, load_id: str) -> list[dict[str, str]]:
+    """The feeds (partner, feed_file, checksum) a load package carries."""
+    state = cast(dict[str, Any], pipeline.get_load_package_state(load_id))
+    return list(state.get(PACKAGE_FEEDS_KEY, []))
 
 
 def partner_feeds_resource(
@@ -99,9 +105,8 @@ def _extract(
     seen = set(imported)
     sequence = itertools.count(1)
     # which feeds this package carries: read back if the destination refuses the package
-    package_feeds = dlt.current.load_package_state()["state"].setdefault(  # type: ignore[typeddict-item]
-        PACKAGE_FEEDS_KEY, []
-    )
+    state = cast(dict[str, Any], dlt.current.load_package_state()["state"])
+    carried = state.setdefault(PACKAGE_FEEDS_KEY, [])
     now = dt.datetime.now(dt.UTC)
     ledger = [o.ledger_row(now) for o in recorded]
     if ledger:
@@ -113,7 +118,7 @@ def _extract(
         key = (partner, feed.checksum)
         outcome = FeedOutcome(partner, name, feed.checksum, feed.path)
         outcomes.append(outcome)
-        package_feeds.append({"partner": partner, "feed_file": name, "checksum": feed.checksum})
+        carried.append({"partner": partner, "feed_file": name, "checksum": feed.checksum})
         context = {"partner": partner, "file": name, "checksum": feed.checksum[:12]}
         if key in seen:
             outcome.status = FeedStatus.DUPLICATE

@@ -44,7 +44,7 @@ def test_a_file_name_cannot_forge_a_log_line(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stderr.splitlines()
-    assert all(LINE.match(line) for line in lines), [l for l in lines if not LINE.match(l)]
+    assert all(LINE.match(line) for line in lines), [x for x in lines if not LINE.match(x)]
     assert not any(line.startswith(FORGED) for line in lines)
     assert any(f"x.csv\\n{FORGED}" in line for line in lines)  # shown, escaped, on its line
     # both feeds landed (the strange name is data, not a reason to fail) and are archived

@@ -132,7 +132,7 @@ def test_aggregator_database_down(sandbox_cfg: SandboxConfig, tmp_path: Path) ->
         AGGREGATOR_DATABASE_URL=f"postgresql://postgres:s3cret@{DEAD}/aggregator",
         DLT_DATA_DIR=str(tmp_path),
     )
-    line = assert_one_line(result, "sync failed pipeline=offers", "port 1")
+    assert_one_line(result, "sync failed pipeline=offers", "port 1")
     assert "s3cret" not in result.stderr
 
 

@@ -58,7 +58,8 @@ def test_nul_and_lone_surrogates_land_replaced_and_never_block(
         "ok.csv": FeedStatus.LOADED,
         "zeta-\ufffd.csv": FeedStatus.LOADED,
     }
-    assert report.exit_code == 0 and not report.set_aside
+    assert report.exit_code == 0
+    assert not report.set_aside
     rows = dict(query(fresh_db, "SELECT sku, name FROM partner_catalog.catalog_products"))
     # the replaced character stays visible where it was: that is the record of the change
     assert rows == {
@@ -95,7 +96,8 @@ def test_a_rejected_row_with_a_nul_keeps_its_reason_and_raw_row(
     report = run(settings)
 
     assert report.outcomes[0].status == FeedStatus.LOADED
-    assert report.rows_loaded == 1 and report.rows_rejected == 1
+    assert report.rows_loaded == 1
+    assert report.rows_rejected == 1
     [(reason, raw)] = query(fresh_db, "SELECT reason, raw FROM partner_catalog.rejects")
     assert reason.startswith("price 'x\\x00y'")
     assert "x\\u0000y" in raw  # JSON text: the NUL written as its escape
