@@ -283,8 +283,11 @@ def ingest_feed(
     partner: str, name: str, content: bytes, settings: PartnerFeedsSettings | None = None
 ) -> FeedOutcome:
     """Load one uploaded feed (partner, file bytes): what an HTTP upload endpoint would call."""
-    report = run_feeds([Feed(partner, name, content=content)], settings)
-    return report.outcomes[0]
+    feed = Feed(partner, name, content=content)
+    report = run_feeds([feed], settings)
+    # the report may also hold feeds of an earlier run's package that was set aside
+    key = (storable(partner), feed.checksum)
+    return next(o for o in reversed(report.outcomes) if (o.partner, o.checksum) == key)
 
 
 def run(
