@@ -7,6 +7,9 @@ Idempotency, and why it is atomic with the load:
 4. A new feed's products, rejects and `loaded` ledger row go into ONE load package, so the
    ledger can never claim a feed whose rows are missing for longer than it takes dlt to
    finish that package, and step 1 finishes it before any later run consults the ledger.
+5. A package the destination refuses for good (it answers, dlt's retries are spent) is set
+   aside with dlt's abort and what it wrote is taken back; the run's feeds are then loaded one
+   package per feed, and a feed refused alone is `failed` with the destination's reason.
 """
 
 from __future__ import annotations
