@@ -184,7 +184,9 @@ class RefreshTokenAuth(AuthBase):
         tokens = {
             key: entry
             for key, entry in self._cached().items()
-            if isinstance(entry, dict) and float(entry.get("expires_at", 0)) > now
+            if isinstance(entry, dict)
+            and isinstance(entry.get("expires_at"), int | float)
+            and entry["expires_at"] > now
         }
         tokens[self._cache_key] = {"access_token": self._token, "expires_at": self._expires}
         self.cache_file.parent.mkdir(parents=True, exist_ok=True)
