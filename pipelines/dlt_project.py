@@ -9,15 +9,19 @@ pipelines' working folders (state, load packages, DuckDB files) live under `_pip
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-import dlt
 from connector_kit import logs
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
-from dlt.pipeline.exceptions import PipelineNeverRan
+
+if TYPE_CHECKING:
+    import dlt
+
+log = logging.getLogger("pipelines")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,6 +84,9 @@ def table_rows(pipeline: dlt.Pipeline, table: str) -> int:
     The run summary's inserted = rows after - rows before: dlt's merge does not say which
     rows were new.
     """
+    from dlt.destinations.exceptions import DatabaseUndefinedRelation
+    from dlt.pipeline.exceptions import PipelineNeverRan
+
     try:
         with pipeline.sql_client() as client:
             rows = client.execute_sql(
@@ -88,3 +95,103 @@ def table_rows(pipeline: dlt.Pipeline, table: str) -> int:
     except (DatabaseUndefinedRelation, PipelineNeverRan):
         return 0
     return int(rows[0][0]) if rows else 0
+
+
+def run_entry(pipeline: str, body: Callable[[], int]) -> int:
+    """A pipeline's command: logs set up, and every failure one line with exit code 1.
+
+    What failed (the pipeline, and dlt's step), and the error's own words, which name where
+    (host, URL, folder) and what to check. The traceback only with LOG_LEVEL=DEBUG; dlt's own
+    log, which quotes tracebacks, is then shown too (otherwise only its critical lines).
+    """
+    logs.configure()
+    if not logs.debug_enabled():
+        os.environ.setdefault("RUNTIME__LOG_LEVEL", "CRITICAL")
+    log = logging.getLogger(f"pipelines.{pipeline}")
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    try:
+        return body()
+    except ConfigFieldMissingException as exc:
+        log.error("config missing %s", logs.kv(pipeline=pipeline, fields=",".join(exc.fields)))
+        return 2
+    except PipelineStepFailed as exc:
+        logs.failure(log, "sync failed", exc.exception, pipeline=pipeline, step=exc.step)
+        return 1
+    except Exception as exc:
+        logs.failure(log, "sync failed", exc, pipeline=pipeline)
+        return 1
+
+
+class LoadSetAside(Exception):
+    """This run's load was refused by the destination and set aside (the run failed)."""
+
+
+def refused_for_good(pipeline: dlt.Pipeline, error: BaseException) -> tuple[str, str] | None:
+    """(load id, reason) when the destination answered and refused a job of a package.
+
+    dlt has then retried the job already and the package stays pending, so every later run
+    would fail on it first. When the destination does not answer at all, the failure may
+    pass (a restart, the network): None, and the package stays for the next run.
+    """
+    from dlt.common.destination.exceptions import DestinationHasFailedJobs
+    from dlt.load.exceptions import LoadClientJobException
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    cause = error.exception if isinstance(error, PipelineStepFailed) else error
+    if isinstance(cause, LoadClientJobException):
+        job, message = cause.job_id, getattr(cause, "failed_message", None) or str(cause)
+        load_id = cause.load_id
+    elif isinstance(cause, DestinationHasFailedJobs):
+        job = ", ".join(str(j.job_file_info.job_id()) for j in cause.failed_jobs)
+        message = "; ".join(str(j.failed_message) for j in cause.failed_jobs)
+        load_id = cause.load_id
+    else:
+        return None
+    try:
+        with pipeline.sql_client() as client:
+            client.execute_sql("SELECT 1")
+    except Exception:  # whatever the driver raises: it does not answer
+        log.debug("destination does not answer", exc_info=True)
+        return None
+    return str(load_id), logs.mask(f"{job}: {logs.error_line(message)}")
+
+
+def set_aside(pipeline: dlt.Pipeline, load_id: str, reason: str, **context: object) -> None:
+    """Abort a package the destination refuses, with dlt's own abort: the package is kept,
+    with its failed jobs and their messages, among the completed packages
+    (`dlt pipeline <name> load-package <load id>`), and no longer blocks a run."""
+    if load_id in pipeline.list_normalized_load_packages():  # not completed already
+        pipeline.abort_packages(load_id)
+    log.error(
+        "load refused, package set aside %s",
+        logs.kv(pipeline=pipeline.pipeline_name, load_id=load_id, **context, reason=reason),
+    )
+
+
+def load_pending(
+    pipeline: dlt.Pipeline, on_set_aside: Callable[[str, str], None] | None = None
+) -> None:
+    """Load what an earlier run left; set aside each package the destination refuses.
+
+    `on_set_aside(load_id, reason)` runs before the package is aborted (its state is still
+    readable). Raises when the destination does not answer: the packages stay pending.
+    """
+    from dlt.common.destination.exceptions import DestinationHasFailedJobs
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    while pipeline.has_pending_data:
+        log.info("loading pending packages %s", logs.kv(pipeline=pipeline.pipeline_name))
+        try:
+            pipeline.normalize()
+            pipeline.load()
+            return
+        except (PipelineStepFailed, DestinationHasFailedJobs) as exc:
+            refused = refused_for_good(pipeline, exc)
+            if refused is None:
+                raise
+            if on_set_aside is not None:
+                on_set_aside(*refused)
+            else:
+                set_aside(pipeline, *refused)

@@ -10,17 +10,22 @@ through everything and the merge makes the rerun idempotent (changed rows are up
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import logging
 import queue
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import dlt
 import pyarrow as pa
-import pyarrow.compute as pc
 import requests
 from connector_kit.http import read_environment_once
+from connector_kit.logs import kv
 from dlt.common.jsonpath import compile_path
 from dlt.sources.helpers import requests as dlt_requests
 from dlt.sources.helpers.rest_client.paginators import PageNumberPaginator
@@ -28,38 +33,29 @@ from dlt.sources.rest_api import EndpointResource, RESTAPIConfig, rest_api_resou
 from requests import Response
 
 from pipelines.customers.settings import (
-    ARROW_SCHEMA,
     BATCH_ROWS,
     COLUMNS,
     MERGE_STRATEGY,
+    PAGE_FIELD,
     PAGE_SIZE_MAX,
     PAGE_STRIPES,
     QUEUE_ITEMS,
+    REJECT_COLUMNS,
+    REJECTS_TABLE,
     TABLE,
 )
+from pipelines.customers.validation import Batch
 
 __all__ = ["customers_source", "page_to_arrow"]
+log = logging.getLogger("pipelines.customers")
 
 # Compiled once: dlt would parse these JSONPaths again for every page.
 DATA, TOTAL_PAGES = compile_path("data"), compile_path("total_pages")
-RAW_TYPES = {name: pa.string() for name in ARROW_SCHEMA.names} | {"account_balance": pa.float64()}
 
 
 def page_to_arrow(page: list[dict[str, Any]]) -> pa.Table:
-    """Customers as a typed Arrow table; fields the seed does not know are kept, inferred."""
-    raw = pa.Table.from_pylist(
-        page, schema=pa.schema([(n, RAW_TYPES[n]) for n in ARROW_SCHEMA.names])
-    )
-    columns = [
-        pc.cast(raw[f.name], f.type, safe=f.type != pa.decimal128(15, 2)) for f in ARROW_SCHEMA
-    ]
-    table = pa.Table.from_arrays(columns, schema=ARROW_SCHEMA)
-    extra = sorted(set().union(*page) - set(ARROW_SCHEMA.names))
-    if extra:
-        more = pa.Table.from_pylist([{k: row.get(k) for k in extra} for row in page])
-        for name in extra:
-            table = table.append_column(name, more[name])
-    return table
+    """Customers as a typed Arrow table (rows the table cannot hold are left out)."""
+    return Batch(page, dt.datetime.now(dt.UTC)).table
 
 
 def page_ranges(total_pages: int, stripes: int) -> list[tuple[int, int]]:
@@ -118,23 +114,47 @@ def total_pages(base_url: str, limit: int) -> int:
 
 
 def decode_once(response: Response, *args: Any, **kwargs: Any) -> Response:
-    """Decode the JSON body once: rest_api reads it for the data, the paginator for total_pages."""
+    """Decode the JSON body once: rest_api reads it for the data, the paginator for total_pages.
+
+    Numbers with a fraction are read as exact Decimals (a float would already have rounded
+    them), and each row is marked with its page, which a reject names.
+    """
     if response.ok:
-        body = response.json()
+        body = json.loads(response.content, parse_float=Decimal)
+        url = response.request.url if response.request is not None else None
+        page = parse_qs(urlsplit(url or "").query).get("page", ["?"])[0]
+        rows = body.get("data") if isinstance(body, dict) else None
+        for row in rows if isinstance(rows, list) else ():
+            if isinstance(row, dict):
+                row[PAGE_FIELD] = int(page) if page.isdigit() else page
         response.json = lambda **_: body  # type: ignore[method-assign]
     return response
 
 
-def arrow_batches(rows: Iterable[dict[str, Any]], batch_rows: int) -> Iterator[pa.Table]:
-    """Rows as typed Arrow tables of `batch_rows`: dlt computes a table schema per item."""
+def arrow_batches(rows: Iterable[dict[str, Any]], batch_rows: int) -> Iterator[Any]:
+    """Rows as typed Arrow tables of `batch_rows` (dlt computes a table schema per item), and
+    the rows the table cannot hold as `customer_rejects` rows."""
     batch: list[dict[str, Any]] = []
     for row in rows:
         batch.append(row)
         if len(batch) >= batch_rows:
-            yield page_to_arrow(batch)
+            yield from _typed(batch)
             batch = []
     if batch:
-        yield page_to_arrow(batch)
+        yield from _typed(batch)
+
+
+def _typed(rows: list[dict[str, Any]]) -> Iterator[Any]:
+    batch = Batch(rows, dt.datetime.now(dt.UTC))
+    if batch.table.num_rows:
+        yield dlt.mark.with_table_name(batch.table, TABLE)
+    if batch.rejects:
+        for reject in batch.rejects:
+            log.warning(
+                "customer rejected %s",
+                kv(customer_id=reject["customer_id"], page=reject["page"], reason=reject["reason"]),
+            )
+        yield dlt.mark.with_table_name(batch.rejects, REJECTS_TABLE)
 
 
 def concurrent_items(sources: list[Iterator[Any]]) -> Iterator[Any]:
@@ -195,13 +215,8 @@ def customers_source(
     """
     limit = min(page_size, PAGE_SIZE_MAX)
 
-    @dlt.resource(
-        name=TABLE,
-        primary_key="customer_id",
-        write_disposition={"disposition": "merge", "strategy": MERGE_STRATEGY},
-        columns=COLUMNS,
-    )
-    def customers() -> Iterator[pa.Table]:
+    @dlt.resource(name=TABLE)
+    def customers() -> Iterator[Any]:
         if page_stripes > 1:
             ranges = page_ranges(total_pages(base_url, limit), page_stripes)
             # Each reader types its own rows: only whole Arrow tables cross the queue.
@@ -214,4 +229,18 @@ def customers_source(
         else:
             yield from arrow_batches(customers_pages(base_url, limit)[0], batch_rows)
 
+    # two tables, each with its own hints (resource-level hints would reach both)
+    customers.apply_hints(
+        table_name=TABLE,
+        primary_key="customer_id",
+        write_disposition={"disposition": "merge", "strategy": MERGE_STRATEGY},
+        columns=COLUMNS,
+        create_table_variant=True,
+    )
+    customers.apply_hints(
+        table_name=REJECTS_TABLE,
+        write_disposition="append",
+        columns=REJECT_COLUMNS,
+        create_table_variant=True,
+    )
     return customers

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 
 from connector_kit import logs
-from connector_kit.logs import kv
-from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines.customers.pipeline import run
-from pipelines.customers.settings import ENV_ALIASES
-from pipelines.dlt_project import aliased_env
-
-log = logging.getLogger("pipelines.customers")
+from pipelines.customers.pipeline import row_count, run
+from pipelines.customers.settings import ENV_ALIASES, REJECTS_TABLE
+from pipelines.dlt_project import aliased_env, run_entry
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,17 +20,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--dataset", help="dataset (schema) name; default customer_data")
     args = parser.parse_args(argv)
-    logs.configure()
-    with aliased_env(ENV_ALIASES, "customers"):
-        logs.register_secret(os.environ.get("DESTINATION__POSTGRES__CREDENTIALS"))
-        try:
-            run(destination=args.destination, dataset_name=args.dataset)
-        except PipelineStepFailed as exc:
-            log.error(
-                "sync failed %s", kv(pipeline="customers", step=exc.step, error=exc.exception)
-            )
-            return 1
-    return 0
+
+    def sync_once() -> int:
+        with aliased_env(ENV_ALIASES, "customers"):
+            logs.register_secret(os.environ.get("DESTINATION__POSTGRES__CREDENTIALS"))
+            info = run(destination=args.destination, dataset_name=args.dataset)
+        return 1 if row_count(info, REJECTS_TABLE) else 0  # rejects: in customer_rejects
+
+    return run_entry("customers", sync_once)
 
 
 if __name__ == "__main__":

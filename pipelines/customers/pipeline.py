@@ -14,13 +14,24 @@ import duckdb
 from connector_kit.logs import Progress, kv, summary
 from dlt.common.pipeline import LoadInfo
 from dlt.extract import DltSource
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.customers import customers_source
-from pipelines.customers.settings import DEFAULT_DATASET, FILE_FORMATS, PIPELINE_NAME, TABLE
+from pipelines.customers.settings import (
+    DEFAULT_DATASET,
+    FILE_FORMATS,
+    PIPELINE_NAME,
+    REJECTS_TABLE,
+    TABLE,
+)
 from pipelines.dlt_project import (
+    LoadSetAside,
     data_dir,
+    load_pending,
     pipelines_dir,
     postgres_credentials,
+    refused_for_good,
+    set_aside,
     table_rows,
     use_project_dirs,
 )
@@ -121,33 +132,45 @@ def prepared(
         yield pipeline, source, file_format
 
 
-def rows_loaded(pipeline: dlt.Pipeline) -> int:
-    """Rows of the customers table in the pipeline's last run."""
-    normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
-    return normalized.row_counts.get(TABLE, 0) if normalized else 0
-
-
 def run(base_url: str | None = None, **options: Any) -> LoadInfo:
     """One full sync (arguments as `prepared`); returns dlt's load info.
 
-    Raises when the API fails after retries.
+    Raises when the API fails after retries, or when the destination refuses the load (the
+    package is then set aside, so the next run is not blocked).
     """
     with prepared(base_url, **options) as (pipeline, source, file_format):
+        load_pending(pipeline)  # a package an earlier run left, or set aside if refused
         started, before = time.perf_counter(), table_rows(pipeline, TABLE)
         with Progress(log, pipeline=PIPELINE_NAME) as progress:
             source.resources[TABLE].add_map(progress.counter(lambda table: table.num_rows))
-            info = pipeline.run(source, loader_file_format=file_format)
+            try:
+                info = pipeline.run(source, loader_file_format=file_format)
+            except PipelineStepFailed as exc:
+                refused = refused_for_good(pipeline, exc)
+                if refused is None:
+                    raise
+                set_aside(pipeline, *refused)  # the next run starts clean; this one still fails
+                load_id, reason = refused
+                raise LoadSetAside(f"load refused, package {load_id} set aside: {reason}") from exc
         inserted = table_rows(pipeline, TABLE) - before
-    rows = rows_loaded(pipeline)
+    rows, rejected = row_count(info, TABLE), row_count(info, REJECTS_TABLE)
     # The API has no change feed: every run reads every customer and the merge rewrites each
     # one it already holds, so all of those count as updated.
     summary(
         log,
         pipeline=PIPELINE_NAME,
-        read=rows,
+        read=rows + rejected,
         inserted=inserted,
         updated=rows - inserted,
+        rejected=rejected,
         loads=len(info.loads_ids),
         seconds=round(time.perf_counter() - started, 3),
     )
     return info
+
+
+def row_count(info: LoadInfo, table: str) -> int:
+    """Rows this run wrote to `table` (`customers`, or `customer_rejects`)."""
+    trace = info.pipeline.last_trace if info.pipeline else None  # type: ignore[attr-defined]
+    normalized = trace.last_normalize_info if trace else None
+    return normalized.row_counts.get(table, 0) if normalized else 0

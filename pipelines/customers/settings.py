@@ -43,6 +43,18 @@ ARROW_SCHEMA = pa.schema(
     ]
 )
 
+# Rows that break the table's rules (pipelines/customers/validation.py), with the reason.
+REJECTS_TABLE = "customer_rejects"
+REJECT_COLUMNS: dict[str, TColumnSchema] = {
+    "customer_id": {"data_type": "text", "nullable": True},
+    "page": {"data_type": "bigint", "nullable": True},
+    "field": {"data_type": "text", "nullable": False},
+    "reason": {"data_type": "text", "nullable": False},
+    "raw": {"data_type": "text", "nullable": False},
+    "rejected_at": {"data_type": "timestamp", "timezone": True, "nullable": False},
+}
+PAGE_FIELD = "_page"  # set on each row as it is read: the API page, named in a reject
+
 # upsert (MERGE on the key) where the destination has it; delete-insert is dlt's default.
 MERGE_STRATEGY: Final = "upsert"
 

@@ -4,11 +4,14 @@ The service refuses a new access token while the previous one is valid (400), so
 used until shortly before it expires, then the remainder is waited out before asking for the
 next one. A 401 (expired in flight, revoked) gets one new token and one retry. The token is
 cached in a 0600 file so a rerun within its lifetime reuses it instead of being refused.
+The cache is keyed by the auth URL and a hash of the refresh token: a run pointed at another
+offers service, or holding another refresh token, never gets a token issued for the first.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import threading
@@ -68,6 +71,9 @@ class RefreshTokenAuth(AuthBase):
         self._expires = 0.0  # epoch seconds
         self._lock = threading.Lock()
         self.tokens_fetched = 0
+        # the refresh token itself never reaches the file, only its hash
+        digest = hashlib.sha256(refresh_token.encode()).hexdigest()
+        self._cache_key = f"{auth_url} {digest}"
         self._load_cache()
 
     def __repr__(self) -> str:  # never show the tokens
@@ -151,13 +157,21 @@ class RefreshTokenAuth(AuthBase):
         again.request = retry
         return again
 
-    def _load_cache(self) -> None:
+    def _cached(self) -> dict[str, dict[str, Any]]:
+        """The cache file's tokens by key; an unreadable or old-format file counts as empty."""
         if self.cache_file is None or not self.cache_file.exists():
-            return
+            return {}
         try:
-            cached = json.loads(self.cache_file.read_text())
-            token, expires = str(cached["access_token"]), float(cached["expires_at"])
-        except (ValueError, KeyError, OSError):
+            tokens = json.loads(self.cache_file.read_text()).get("tokens")
+        except (ValueError, OSError, AttributeError):
+            return {}
+        return tokens if isinstance(tokens, dict) else {}
+
+    def _load_cache(self) -> None:
+        entry = self._cached().get(self._cache_key)
+        try:
+            token, expires = str(entry["access_token"]), float(entry["expires_at"])  # type: ignore[index]
+        except (TypeError, KeyError, ValueError):
             return
         if expires > time.time():
             register_secret(token)
@@ -166,9 +180,16 @@ class RefreshTokenAuth(AuthBase):
     def _save_cache(self) -> None:
         if self.cache_file is None:
             return
+        now = time.time()
+        tokens = {
+            key: entry
+            for key, entry in self._cached().items()
+            if isinstance(entry, dict)
+            and isinstance(entry.get("expires_at"), int | float)
+            and entry["expires_at"] > now
+        }
+        tokens[self._cache_key] = {"access_token": self._token, "expires_at": self._expires}
         self.cache_file.parent.mkdir(parents=True, exist_ok=True)
         self.cache_file.touch(mode=0o600, exist_ok=True)
         self.cache_file.chmod(0o600)
-        self.cache_file.write_text(
-            json.dumps({"access_token": self._token, "expires_at": self._expires})
-        )
+        self.cache_file.write_text(json.dumps({"tokens": tokens}))

@@ -9,6 +9,7 @@ import sys
 
 from connector_kit import logs
 
+from pipelines.dlt_project import run_entry
 from pipelines.partner_feeds.settings import PROJECT_ROOT
 
 log = logging.getLogger("pipelines.partner_feeds")
@@ -39,28 +40,27 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))
     os.environ.setdefault("DLT_DATA_DIR", str(PROJECT_ROOT / "_pipelines"))
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")  # runs offline, sends nothing
-    logs.configure()
 
-    from pipelines.partner_feeds.pipeline import run
-    from pipelines.partner_feeds.registry import RegistryError
-    from pipelines.partner_feeds.settings import PartnerFeedsSettings
+    def run_once() -> int:
+        from pipelines.partner_feeds.pipeline import run
+        from pipelines.partner_feeds.registry import RegistryError
+        from pipelines.partner_feeds.settings import PartnerFeedsSettings
 
-    try:
-        settings = PartnerFeedsSettings.resolve(
-            landing_dir=args.landing_dir,
-            archive_dir=args.archive_dir,
-            destination=args.destination,
-            fail_on_rejects=False if args.allow_rejects else None,
-        )
-        report = run(settings, partners=args.partner, archive=not args.no_archive)
-    except (RegistryError, ValueError) as exc:
-        log.error("partner feeds not started %s", logs.kv(error=logs.mask(str(exc))))
-        return 2
-    except Exception as exc:  # e.g. the destination is unreachable: one line, the trace at DEBUG
-        log.debug("partner feeds failed", exc_info=True)
-        log.error("partner feeds failed %s", logs.kv(error=logs.mask(str(exc).splitlines()[0])))
-        return 1
-    return report.exit_code
+        try:
+            settings = PartnerFeedsSettings.resolve(
+                landing_dir=args.landing_dir,
+                archive_dir=args.archive_dir,
+                destination=args.destination,
+                fail_on_rejects=False if args.allow_rejects else None,
+            )
+            report = run(settings, partners=args.partner, archive=not args.no_archive)
+        except (RegistryError, ValueError) as exc:
+            log.error("partner feeds not started %s", logs.kv(error=logs.mask(str(exc))))
+            return 2
+        return report.exit_code
+
+    # e.g. the destination is unreachable: one line, the trace with LOG_LEVEL=DEBUG
+    return run_entry("partner_feeds", run_once)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+from connector_kit.pgtext import storable
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from pipelines.partner_feeds.settings import LEDGER_TABLE
@@ -45,11 +46,11 @@ class FeedOutcome:
         return {
             "partner": self.partner,
             "checksum": self.checksum,
-            "feed_file": self.feed_file,
+            "feed_file": storable(self.feed_file),
             "status": str(self.status),
             "rows_loaded": self.rows_loaded,
             "rows_rejected": self.rows_rejected,
-            "error": self.error,
+            "error": None if self.error is None else storable(self.error),
             "imported_at": imported_at,
         }
 

@@ -7,10 +7,14 @@ Idempotency, and why it is atomic with the load:
 4. A new feed's products, rejects and `loaded` ledger row go into ONE load package, so the
    ledger can never claim a feed whose rows are missing for longer than it takes dlt to
    finish that package, and step 1 finishes it before any later run consults the ledger.
+5. A package the destination refuses for good (it answers, dlt's retries are spent) is set
+   aside with dlt's abort and what it wrote is taken back; the run's feeds are then loaded one
+   package per feed, and a feed refused alone is `failed` with the destination's reason.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -23,17 +27,25 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import dlt
 from connector_kit import logs
+from connector_kit.pgtext import storable
 from dlt.common.destination import TLoaderFileFormat
 from dlt.common.destination.exceptions import DestinationHasFailedJobs
 from dlt.common.pipeline import LoadInfo
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines.dlt_project import table_rows
+from pipelines.dlt_project import load_pending, refused_for_good, set_aside, table_rows
 from pipelines.partner_feeds.feeds import FORMATS, Feed
 from pipelines.partner_feeds.ledger import FeedOutcome, FeedStatus, imported_checksums
 from pipelines.partner_feeds.registry import PartnerRegistry
-from pipelines.partner_feeds.settings import CATALOG_TABLE, PIPELINE_NAME, PartnerFeedsSettings
-from pipelines.partner_feeds.source import partner_feeds_resource
+from pipelines.partner_feeds.settings import (
+    CATALOG_TABLE,
+    LEDGER_TABLE,
+    PIPELINE_NAME,
+    REJECTS_TABLE,
+    PartnerFeedsSettings,
+)
+from pipelines.partner_feeds.source import package_feeds, partner_feeds_resource
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +59,7 @@ class RunReport:
     load_error: str | None = None
     fail_on_rejects: bool = True
     new_products: int = 0  # catalog rows added (the rest of rows_loaded replaced existing ones)
+    set_aside: list[str] = field(default_factory=list)  # load ids refused by the destination
 
     def count(self, status: FeedStatus) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -61,7 +74,12 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
-        if self.load_error or self.count(FeedStatus.FAILED) or self.count(FeedStatus.PENDING):
+        if (
+            self.load_error
+            or self.set_aside
+            or self.count(FeedStatus.FAILED)
+            or self.count(FeedStatus.PENDING)
+        ):
             return 1
         return 1 if self.fail_on_rejects and self.rows_rejected else 0
 
@@ -148,51 +166,134 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
     feeds = list(feeds)
     pipeline = make_pipeline(settings)
     report = RunReport(fail_on_rejects=settings.fail_on_rejects)
-    try:
-        if (
-            pipeline.has_pending_data
-        ):  # finish what an interrupted run left, before reading the ledger
-            log.info("loading pending packages from an earlier run")
-            pipeline.normalize()
-            pipeline.load()
-        imported = imported_checksums(pipeline, (f.checksum for f in feeds))
-        if not feeds:
-            log.info("no feeds waiting %s", logs.kv(landing_dir=settings.landing_dir))
-            return report
-        # parquet into DuckDB (2-7x faster, FIELD_NOTES); csv = COPY into Postgres
-        file_format: TLoaderFileFormat = "parquet" if settings.destination == "duckdb" else "csv"
+    # parquet into DuckDB (2-7x faster, FIELD_NOTES); csv = COPY into Postgres
+    file_format: TLoaderFileFormat = "parquet" if settings.destination == "duckdb" else "csv"
+
+    def load(batch: list[Feed], recorded: list[FeedOutcome]) -> None:
+        imported = imported_checksums(pipeline, (f.checksum for f in batch))
         resource = partner_feeds_resource(
-            feeds,
+            batch,
             registry,
             imported,
             report.outcomes,
             batch_size=settings.batch_size,
             file_format=file_format,
+            recorded=recorded,
         )
         before = table_rows(pipeline, CATALOG_TABLE)
         report.load_info = pipeline.run(resource)
         report.load_info.raise_on_failed_jobs()
-        report.new_products = table_rows(pipeline, CATALOG_TABLE) - before
+        report.new_products += table_rows(pipeline, CATALOG_TABLE) - before
+
+    try:
+        # finish what an earlier run left, before reading the ledger
+        _finish_pending(pipeline, report, {(storable(f.partner), f.checksum) for f in feeds})
+        recorded = list(report.outcomes)  # failed there, file gone: only their ledger rows
+        if not feeds and not recorded:
+            log.info("no feeds waiting %s", logs.kv(landing_dir=settings.landing_dir))
+            return report
+        try:
+            load(feeds, recorded)  # one package for the whole run: the fast path
+        except (PipelineStepFailed, DestinationHasFailedJobs) as exc:
+            refused = refused_for_good(pipeline, exc)
+            if refused is None:
+                raise
+            _set_aside(pipeline, report, *refused)
+            # find the feed(s) the destination refuses: one package per feed, so one
+            # partner's bad feed never holds back another's
+            del report.outcomes[len(recorded) :]
+            for feed in feeds:
+                try:
+                    load([feed], [])
+                except (PipelineStepFailed, DestinationHasFailedJobs) as feed_exc:
+                    refused = refused_for_good(pipeline, feed_exc)
+                    if refused is None:
+                        raise
+                    _set_aside(pipeline, report, *refused)
+                    outcome = report.outcomes[-1]
+                    outcome.status = FeedStatus.FAILED
+                    outcome.rows_loaded = outcome.rows_rejected = 0
+                    outcome.error = f"load refused by the destination: {refused[1]}"
+                    recorded.append(outcome)
+            if recorded:  # their `failed` ledger rows
+                load([], recorded)
     except (PipelineStepFailed, DestinationHasFailedJobs) as exc:
         step = exc.step if isinstance(exc, PipelineStepFailed) else "load"
         cause = exc.exception if isinstance(exc, PipelineStepFailed) else exc
-        report.load_error = logs.mask(f"{step} failed: {cause}")
+        report.load_error = logs.mask(f"{step} failed: {logs.error_line(cause)}")
         log.error(
             "run failed, unsettled feeds stay for the next run %s",
             logs.kv(error=report.load_error),
         )
+        decided = {(o.partner, o.checksum) for o in report.outcomes}
         for outcome in report.outcomes:
             if outcome.status != FeedStatus.FAILED:
                 outcome.status = FeedStatus.PENDING
+        for feed in feeds:  # not reached: waiting as well
+            if (storable(feed.partner), feed.checksum) not in decided:
+                report.outcomes.append(
+                    FeedOutcome(
+                        storable(feed.partner), storable(feed.name), feed.checksum, feed.path
+                    )
+                )
     return report
+
+
+def _set_aside(pipeline: dlt.Pipeline, report: RunReport, load_id: str, reason: str) -> None:
+    """Set aside a package the destination refuses (pipelines.dlt_project.set_aside)."""
+    feeds = package_feeds(pipeline, load_id)
+    set_aside(
+        pipeline,
+        load_id,
+        reason,
+        feeds=",".join(f"{f['partner']}/{f['feed_file']}" for f in feeds) or "-",
+    )
+    # dlt loads table by table and keeps what an aborted package already wrote: take it back,
+    # so no ledger row claims a feed whose catalog rows were refused
+    with pipeline.sql_client() as client:
+        for table in (LEDGER_TABLE, REJECTS_TABLE, CATALOG_TABLE):
+            with contextlib.suppress(DatabaseUndefinedRelation):
+                name = client.make_qualified_table_name(table)
+                client.execute_sql(f"DELETE FROM {name} WHERE _dlt_load_id = %s", load_id)
+    report.set_aside.append(load_id)
+
+
+def _finish_pending(
+    pipeline: dlt.Pipeline, report: RunReport, waiting: set[tuple[str, str]]
+) -> None:
+    """Load the packages an earlier run left; set aside each one the destination refuses.
+
+    The feeds of a set-aside package that still wait in the landing folder are tried again in
+    this run (one package per feed if need be); the others are recorded as failed.
+    """
+
+    def refused(load_id: str, reason: str) -> None:
+        feeds = package_feeds(pipeline, load_id)
+        _set_aside(pipeline, report, load_id, reason)
+        for feed in feeds:
+            if (feed["partner"], feed["checksum"]) not in waiting:
+                report.outcomes.append(
+                    FeedOutcome(
+                        feed["partner"],
+                        feed["feed_file"],
+                        feed["checksum"],
+                        status=FeedStatus.FAILED,
+                        error=f"load refused by the destination: {reason}",
+                    )
+                )
+
+    load_pending(pipeline, on_set_aside=refused)
 
 
 def ingest_feed(
     partner: str, name: str, content: bytes, settings: PartnerFeedsSettings | None = None
 ) -> FeedOutcome:
     """Load one uploaded feed (partner, file bytes): what an HTTP upload endpoint would call."""
-    report = run_feeds([Feed(partner, name, content=content)], settings)
-    return report.outcomes[0]
+    feed = Feed(partner, name, content=content)
+    report = run_feeds([feed], settings)
+    # the report may also hold feeds of an earlier run's package that was set aside
+    key = (storable(partner), feed.checksum)
+    return next(o for o in reversed(report.outcomes) if (o.partner, o.checksum) == key)
 
 
 def run(
@@ -213,6 +314,7 @@ def run(
         duplicates=report.count(FeedStatus.DUPLICATE),
         failed=report.count(FeedStatus.FAILED),
         pending=report.count(FeedStatus.PENDING),
+        loads_set_aside=len(report.set_aside),
         read=report.rows_loaded + report.rows_rejected,
         inserted=report.new_products,
         updated=report.rows_loaded - report.new_products,

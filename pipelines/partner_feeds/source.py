@@ -12,11 +12,12 @@ import itertools
 import json
 import logging
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import dlt
 import pyarrow as pa
 from connector_kit import logs
+from connector_kit.pgtext import storable
 from dlt.common.destination import TLoaderFileFormat
 from dlt.extract.resource import DltResource
 
@@ -36,6 +37,13 @@ from pipelines.partner_feeds.settings import (
 from pipelines.partner_feeds.validation import RowRejected, validate
 
 log = logging.getLogger(__name__)
+PACKAGE_FEEDS_KEY = "partner_feeds"  # load package state: the feeds a package carries
+
+
+def package_feeds(pipeline: dlt.Pipeline, load_id: str) -> list[dict[str, str]]:
+    """The feeds (partner, feed_file, checksum) a load package carries."""
+    state = cast(dict[str, Any], pipeline.get_load_package_state(load_id))
+    return list(state.get(PACKAGE_FEEDS_KEY, []))
 
 
 def partner_feeds_resource(
@@ -46,14 +54,17 @@ def partner_feeds_resource(
     *,
     batch_size: int = 5000,
     file_format: TLoaderFileFormat | None = None,
+    recorded: Iterable[FeedOutcome] = (),
 ) -> DltResource:
     """A resource over `feeds`; `imported` holds (partner, sha256) already in the ledger.
 
     `outcomes` receives one FeedOutcome per feed as it is extracted (the caller reports them).
-    `file_format` is set per table: dlt's run(loader_file_format=...) skips table variants.
+    `recorded` holds outcomes decided without reading a feed (the destination refused their
+    load): only their ledger rows are written. `file_format` is set per table: dlt's
+    run(loader_file_format=...) skips table variants.
     """
     resource = dlt.resource(
-        _extract(feeds, registry, imported, outcomes, batch_size),
+        _extract(feeds, registry, imported, outcomes, batch_size=batch_size, recorded=recorded),
         name=RESOURCE_NAME,
         table_name=CATALOG_TABLE,
     )
@@ -87,23 +98,34 @@ def _extract(
     registry: PartnerRegistry,
     imported: set[tuple[str, str]],
     outcomes: list[FeedOutcome],
+    *,
     batch_size: int,
+    recorded: Iterable[FeedOutcome],
 ) -> Iterator[Any]:
     seen = set(imported)
     sequence = itertools.count(1)
+    # which feeds this package carries: read back if the destination refuses the package
+    state = cast(dict[str, Any], dlt.current.load_package_state()["state"])
+    carried = state.setdefault(PACKAGE_FEEDS_KEY, [])
+    now = dt.datetime.now(dt.UTC)
+    ledger = [o.ledger_row(now) for o in recorded]
+    if ledger:
+        yield dlt.mark.with_table_name(ledger, LEDGER_TABLE)
     for feed in feeds:
         started = dt.datetime.now(dt.UTC)
-        outcome = FeedOutcome(feed.partner, feed.name, feed.checksum, feed.path)
+        # folder and file names may hold bytes that are not UTF-8 (lone surrogates in Python)
+        partner, name = storable(feed.partner), storable(feed.name)
+        key = (partner, feed.checksum)
+        outcome = FeedOutcome(partner, name, feed.checksum, feed.path)
         outcomes.append(outcome)
-        context = {"partner": feed.partner, "file": feed.name, "checksum": feed.checksum[:12]}
-        if (feed.partner, feed.checksum) in seen:
+        carried.append({"partner": partner, "feed_file": name, "checksum": feed.checksum})
+        context = {"partner": partner, "file": name, "checksum": feed.checksum[:12]}
+        if key in seen:
             outcome.status = FeedStatus.DUPLICATE
             log.info("feed duplicate, skipped %s", logs.kv(**context))
         else:
             if not registry.known(feed.partner):
-                log.warning(
-                    "partner not in registry, defaults used %s", logs.kv(partner=feed.partner)
-                )
+                log.warning("partner not in registry, defaults used %s", logs.kv(partner=partner))
             reader = FeedReader(feed, registry.adapter(feed.partner))
             try:
                 reader.check()  # the whole feed parses, or nothing of it is yielded
@@ -113,8 +135,8 @@ def _extract(
             else:
                 yield from _feed_rows(reader, outcome, started, sequence, batch_size)
                 outcome.status = FeedStatus.LOADED
-                seen.add((feed.partner, feed.checksum))
-                _remember(feed, outcome, started)
+                seen.add(key)
+                _remember(outcome, started)
                 counts = {
                     "rows_loaded": outcome.rows_loaded,
                     "rows_rejected": outcome.rows_rejected,
@@ -124,12 +146,12 @@ def _extract(
         yield dlt.mark.with_table_name([outcome.ledger_row(started)], LEDGER_TABLE)
 
 
-def _remember(feed: Feed, outcome: FeedOutcome, at: dt.datetime) -> None:
+def _remember(outcome: FeedOutcome, at: dt.datetime) -> None:
     """Last feed per partner in dlt state, shown by `dlt pipeline partner_feeds info`."""
     partners = dlt.current.resource_state().setdefault("last_feed", {})
-    partners[feed.partner] = {
-        "file": feed.name,
-        "checksum": feed.checksum,
+    partners[outcome.partner] = {
+        "file": outcome.feed_file,
+        "checksum": outcome.checksum,
         "rows_loaded": outcome.rows_loaded,
         "rows_rejected": outcome.rows_rejected,
         "extracted_at": at.isoformat(),
@@ -144,8 +166,11 @@ def _feed_rows(
     batch_size: int,
 ) -> Iterator[Any]:
     """Validated products and rejects of one (already checked) feed, in batches."""
-    feed = reader.feed
-    lineage = {"partner": feed.partner, "feed_file": feed.name, "feed_checksum": feed.checksum}
+    lineage = {
+        "partner": outcome.partner,
+        "feed_file": outcome.feed_file,
+        "feed_checksum": outcome.checksum,
+    }
     products: list[dict[str, Any]] = []
     rejects: list[dict[str, Any]] = []
     for row in reader.rows():
@@ -190,8 +215,8 @@ def _reject(lineage: dict[str, Any], row: RawRow, reason: str, at: dt.datetime) 
     return {
         **lineage,
         "row_number": row.number,
-        "sku": sku.strip() if isinstance(sku, str) and sku.strip() else None,
-        "reason": reason,
-        "raw": json.dumps(row.raw, ensure_ascii=False, default=str),
+        "sku": storable(sku.strip()) if isinstance(sku, str) and sku.strip() else None,
+        "reason": storable(reason),
+        "raw": storable(json.dumps(row.raw, ensure_ascii=False, default=str)),
         "rejected_at": at,
     }

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from connector_kit.pgtext import storable
+
 from pipelines.partner_feeds.registry import PartnerAdapter
 
 CENT = Decimal("0.01")
@@ -142,10 +144,11 @@ def validate(raw: Mapping[str, Any], adapter: PartnerAdapter) -> dict[str, Any]:
 
 
 def _text(value: Any) -> str:
+    """Trimmed text, with what PostgreSQL cannot store (NUL, lone surrogates) made U+FFFD."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.strip()
+        return storable(value.strip())
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
         return str(value)  # JSON feeds may send numeric SKUs
     raise RowRejected(f"{value!r} is not text")

@@ -39,7 +39,7 @@ def test_decode_once_leaves_error_responses_alone() -> None:
 
 def test_arrow_batches_are_typed_tables_of_batch_rows() -> None:
     rows = CUSTOMERS * 4  # 100 rows
-    tables = list(arrow_batches(iter(rows), 30))
+    tables = [item.data for item in arrow_batches(iter(rows), 30)]  # marked for `customers`
     assert [t.num_rows for t in tables] == [30, 30, 30, 10]
     assert all(t.schema.equals(ARROW_SCHEMA) for t in tables)
     assert pa.concat_tables(tables).column("customer_id").to_pylist() == [

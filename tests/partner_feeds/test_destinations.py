@@ -163,7 +163,7 @@ def test_unreachable_destination_is_one_clear_line(settings: PartnerFeedsSetting
     )
     result = run_cli(env)
     assert result.returncode == 1
-    assert "partner feeds failed" in result.stderr
+    assert "sync failed pipeline=partner_feeds" in result.stderr
     assert "Connection refused" in result.stderr
     assert "Traceback" not in result.stderr
     assert "s3cret-pw" not in result.stderr

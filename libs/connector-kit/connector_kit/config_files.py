@@ -64,8 +64,9 @@ def connections(argv: Sequence[str]) -> dict[str, str]:
 def run_cli(cli: Callable[..., object]) -> None:
     """Run a singer-sdk click command with YAML config files converted to JSON first.
 
-    Returns only when the command raises something other than SystemExit (the traceback then
-    prints as usual); otherwise the process exits with the command's code.
+    The process exits with the command's code. A failure (a database or API that does not
+    answer or refuses us, a folder we cannot write) is one log line naming the plugin and
+    the error, exit code 1; its traceback only with LOG_LEVEL=DEBUG.
     """
     prog_name = Path(sys.argv[0]).name
     try:
@@ -78,6 +79,11 @@ def run_cli(cli: Callable[..., object]) -> None:
         code = 0
     except SystemExit as done:
         code = exit_code(done.code)
+    except Exception as exc:
+        if not logging.getLogger().handlers:
+            logs.configure()
+        logs.failure(logging.getLogger(prog_name), f"{prog_name} failed", exc, plugin=prog_name)
+        code = 1
     exit_now(code)
 
 

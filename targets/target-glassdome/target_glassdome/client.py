@@ -142,7 +142,10 @@ class GlassdomeClient:
                 retry_after=retry.retry_after_seconds(response),
             )
         if kind == "denied":
-            raise PermissionError(f"HTTP {status}: {error}")
+            raise PermissionError(
+                f"HTTP {status} from {response.request.method} {response.url}: {error}"
+                " (check the API key)"
+            )
         raise Rejected(status, error)
 
     def insert(self, products: list[dict[str, t.Any]]) -> bool:

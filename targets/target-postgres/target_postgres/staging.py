@@ -5,7 +5,8 @@
 - jsonl(.gz) BATCH files: the raw lines go to COPY untouched and Postgres parses them
   (json_to_record), so Python only decompresses.
 
-PostgreSQL text cannot hold NUL (U+0000): every path replaces it with U+FFFD (see docs).
+PostgreSQL text cannot hold NUL (U+0000): every path replaces it with U+FFFD, and so does the
+records path with a lone surrogate (connector_kit.pgtext, the rule shared with partner feeds).
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import simplejson
+from connector_kit.pgtext import REPLACEMENT, storable
 
 from target_postgres.columns import Column
 
-NUL_REPLACEMENT = "\ufffd"
+NUL_REPLACEMENT = REPLACEMENT  # the shared rule: connector_kit.pgtext
 _TEXT_ESCAPES = str.maketrans(
     {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": NUL_REPLACEMENT}
 )
@@ -166,7 +168,11 @@ def records_source(records: Sequence[dict[str, Any]], columns: list[Column]) -> 
         lines.append(
             "\t".join("\\N" if (v := get(prop)) is None else enc(v) for prop, enc in encoders)
         )
-    payload = ("\n".join(lines) + "\n").encode() if lines else b""
+    text = "\n".join(lines) + "\n" if lines else ""
+    try:
+        payload = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate (a JSON \ud800 escape): U+FFFD, like NUL
+        payload = storable(text).encode()
     return Source(
         columns=[c.name for c in columns],
         copy_options="FORMAT text",
