@@ -16,7 +16,7 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
-from connector_kit import logs
+from connector_kit import files, logs
 from dlt.common.destination import TLoaderFileFormat
 from dlt.extract.resource import DltResource
 
@@ -46,6 +46,7 @@ def partner_feeds_resource(
     *,
     batch_size: int = 5000,
     file_format: TLoaderFileFormat | None = None,
+    max_field_chars: int | None = None,
 ) -> DltResource:
     """A resource over `feeds`; `imported` holds (partner, sha256) already in the ledger.
 
@@ -53,7 +54,7 @@ def partner_feeds_resource(
     `file_format` is set per table: dlt's run(loader_file_format=...) skips table variants.
     """
     resource = dlt.resource(
-        _extract(feeds, registry, imported, outcomes, batch_size),
+        _extract(feeds, registry, imported, outcomes, batch_size, max_field_chars=max_field_chars),
         name=RESOURCE_NAME,
         table_name=CATALOG_TABLE,
     )
@@ -88,6 +89,8 @@ def _extract(
     imported: set[tuple[str, str]],
     outcomes: list[FeedOutcome],
     batch_size: int,
+    *,
+    max_field_chars: int | None = None,
 ) -> Iterator[Any]:
     seen = set(imported)
     sequence = itertools.count(1)
@@ -96,7 +99,10 @@ def _extract(
         outcome = FeedOutcome(feed.partner, feed.name, feed.checksum, feed.path)
         outcomes.append(outcome)
         context = {"partner": feed.partner, "file": feed.name, "checksum": feed.checksum[:12]}
-        if (feed.partner, feed.checksum) in seen:
+        if feed.refused is not None:  # a link, a FIFO, a device, too large: never opened
+            outcome.status, outcome.error = FeedStatus.FAILED, feed.refused
+            log.error("feed rejected %s", logs.kv(**context, error=feed.refused))
+        elif (feed.partner, feed.checksum) in seen:
             outcome.status = FeedStatus.DUPLICATE
             log.info("feed duplicate, skipped %s", logs.kv(**context))
         else:
@@ -104,9 +110,13 @@ def _extract(
                 log.warning(
                     "partner not in registry, defaults used %s", logs.kv(partner=feed.partner)
                 )
-            reader = FeedReader(feed, registry.adapter(feed.partner))
+            reader = FeedReader(feed, registry.adapter(feed.partner), **_limits(max_field_chars))
             try:
                 reader.check()  # the whole feed parses, or nothing of it is yielded
+            except files.FileChanged as exc:  # being written again: no ledger row, stays put
+                outcomes.remove(outcome)
+                log.warning("feed changed, left for the next run %s", logs.kv(**context, error=exc))
+                continue
             except (FeedRejected, OSError) as exc:  # OSError: the file vanished or is unreadable
                 outcome.status, outcome.error = FeedStatus.FAILED, str(exc)
                 log.error("feed rejected %s", logs.kv(**context, error=exc))
@@ -122,6 +132,10 @@ def _extract(
                 log.info("feed extracted %s", logs.kv(**context, **counts))
             feed.release()
         yield dlt.mark.with_table_name([outcome.ledger_row(started)], LEDGER_TABLE)
+
+
+def _limits(max_field_chars: int | None) -> dict[str, int]:
+    return {} if max_field_chars is None else {"max_field_chars": max_field_chars}
 
 
 def _remember(feed: Feed, outcome: FeedOutcome, at: dt.datetime) -> None:
@@ -150,6 +164,8 @@ def _feed_rows(
     rejects: list[dict[str, Any]] = []
     for row in reader.rows():
         try:
+            if row.problem is not None:  # rejected while read (an oversize field)
+                raise RowRejected(row.problem)
             product = validate(row.fields, reader.adapter)
         except RowRejected as exc:
             rejects.append(_reject(lineage, row, str(exc), started))

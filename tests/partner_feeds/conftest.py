@@ -41,6 +41,7 @@ def settings_in(tmp_path: Path) -> PartnerFeedsSettings:
         dataset_name="partner_catalog",
         pipelines_dir=tmp_path / "pipelines",
         fail_on_rejects=True,
+        settle_seconds=0,  # files a test lands are whole at once (tests/hostile: the settle time)
         registry_path=Path(__file__).resolve().parents[2]
         / "pipelines"
         / "partner_feeds"
@@ -101,5 +102,6 @@ def cli_env(settings: PartnerFeedsSettings, **extra: str) -> dict[str, str]:
         "PARTNER_FEEDS_DUCKDB_PATH": str(settings.duckdb_path),
         "PARTNER_FEEDS_DATASET": settings.dataset_name,
         "PARTNER_FEEDS_PIPELINES_DIR": str(settings.pipelines_dir),
+        "PARTNER_FEEDS_SETTLE_SECONDS": str(settings.settle_seconds),
         **extra,
     }

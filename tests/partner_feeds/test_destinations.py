@@ -44,7 +44,7 @@ def test_cli_loads_and_reports_a_corrupt_feed_clearly(
 
     assert result.returncode == 1, result.stderr
     assert "feed rejected partner=broken file=cut.json" in result.stderr
-    assert 'error="invalid JSON at line 1 column' in result.stderr
+    assert 'error="invalid JSON: parse error: premature EOF"' in result.stderr
     assert "Traceback" not in result.stderr
     assert "partner feeds run feeds=4 loaded=3 duplicates=0 failed=1" in result.stderr
     assert len(catalog.products()) == 10

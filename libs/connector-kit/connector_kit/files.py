@@ -20,6 +20,7 @@ partner landing folder):
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import stat
@@ -204,10 +205,23 @@ def open_file(
     return raw, io.BufferedReader(raw, buffering)  # type: ignore[arg-type]
 
 
+class HashingReader:
+    """A binary stream that hashes (sha256) what is read through it."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.sha256 = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.sha256.update(data)
+        return data
+
+
 def excerpt(text: object, limit: int = EXCERPT_CHARS) -> str:
     """File content quoted in a reason, a log line or a ledger row: one line, at most `limit`."""
     value = str(text)
-    short = value[:limit].encode("unicode_escape").decode("ascii")
+    short = "".join(c if c.isprintable() else repr(c)[1:-1] for c in value[:limit])
     return short + (f"... ({len(value)} chars)" if len(value) > limit else "")
 
 

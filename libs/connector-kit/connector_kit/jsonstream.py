@@ -16,8 +16,12 @@ _STARTS = ("start_map", "start_array")
 _ENDS = ("end_map", "end_array")
 
 
-class JsonShapeError(ValueError):
-    """The JSON is valid but not shaped as records (or not JSON at all)."""
+class InvalidJson(ValueError):
+    """The document is not JSON (the message says where: after which record, and why)."""
+
+
+class JsonShapeError(InvalidJson):
+    """The JSON is not shaped as records (not a list, no list under the records key)."""
 
 
 def _reason(error: Exception) -> str:
@@ -103,12 +107,12 @@ class JsonRecords:
                 pass
         except ijson.JSONError as error:
             where = f" after record {self.count}" if self.count else ""
-            raise JsonShapeError(f"invalid JSON{where}: {_reason(error)}") from None
+            raise InvalidJson(f"invalid JSON{where}: {_reason(error)}") from None
 
     def _records(self, events: Iterator[tuple[str, Any]]) -> Iterator[Any]:
         first = next(events, None)
         if first is None:
-            raise JsonShapeError("invalid JSON: empty document")
+            raise InvalidJson("invalid JSON: empty document")
         event, _ = first
         if self.records_key is not None:
             if event != "start_map" or not self._seek_key(events):

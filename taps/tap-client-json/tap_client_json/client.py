@@ -12,13 +12,12 @@ the target has flushed the records before it, so a failed run re-reads what was 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from connector_kit import files
-from connector_kit.jsonstream import JsonRecords, JsonShapeError
+from connector_kit.jsonstream import InvalidJson, JsonRecords
 from connector_kit.logs import kv
 from singer_sdk import Stream
 from singer_sdk.helpers.types import Context
@@ -26,19 +25,6 @@ from typing_extensions import override
 
 from tap_client_json.quarantine import Quarantine
 from tap_client_json.validation import InvalidWorkOrder, validate
-
-
-class _Hashing:
-    """A binary stream that hashes what is read through it."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self.stream = stream
-        self.sha256 = hashlib.sha256()
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.stream.read(size)
-        self.sha256.update(data)
-        return data
 
 
 class InboundFileStream(Stream):
@@ -109,11 +95,11 @@ class InboundFileStream(Stream):
         """Two streamed passes: the whole file parses (and is hashed), then its records go out."""
         name = path.name
         with stream:
-            hashing = _Hashing(stream)
+            hashing = files.HashingReader(stream)
             try:
                 for _ in JsonRecords(hashing, allow_single=True):  # type: ignore[arg-type]
                     pass
-            except JsonShapeError as error:
+            except InvalidJson as error:
                 stream.close()
                 self._quarantine_file(path, f"corrupt JSON: {error}")
                 return

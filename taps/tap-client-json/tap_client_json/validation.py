@@ -33,7 +33,9 @@ def _check_date(doc: dict[str, Any], field: str, *, required: bool) -> None:
     except ValueError:
         raise InvalidWorkOrder(f"{field} is not an ISO 8601 date: {value!r}") from None
     try:
-        (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)  # TracOS stores UTC: its instant must exist in years 1-9999
+        (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(
+            dt.UTC
+        )  # TracOS stores UTC: its instant must exist in years 1-9999
     except OverflowError:
         raise InvalidWorkOrder(f"{field} is out of the storable date range: {value!r}") from None
 
