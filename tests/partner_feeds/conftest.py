@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import psycopg2
 import pytest
 
 from pipelines.partner_feeds import PartnerFeedsSettings
+from sandbox.settings import SandboxConfig
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sandbox" / "partner_feeds" / "feeds"
 
@@ -105,3 +109,24 @@ def cli_env(settings: PartnerFeedsSettings, **extra: str) -> dict[str, str]:
         "PARTNER_FEEDS_SETTLE_SECONDS": str(settings.settle_seconds),
         **extra,
     }
+
+
+@pytest.fixture
+def postgres_settings(
+    sandbox_cfg: SandboxConfig, settings: PartnerFeedsSettings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[PartnerFeedsSettings]:
+    """A fresh database in the sandbox Postgres, reached through DATABASE_URL."""
+    database = f"partner_feeds_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(sandbox_cfg.postgres_url("postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{database}"')
+    # the sandbox's URL has no password (trust auth), as a DATABASE_URL may
+    monkeypatch.setenv(
+        "DATABASE_URL", sandbox_cfg.postgres_url(database, driver="postgresql+psycopg2")
+    )
+    monkeypatch.delenv("DESTINATION__POSTGRES__CREDENTIALS", raising=False)
+    yield PartnerFeedsSettings(**{**settings.__dict__, "destination": "postgres"})
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+    admin.close()
