@@ -167,8 +167,8 @@ def _feed_rows(
             if row.problem is not None:  # rejected while read (an oversize field)
                 raise RowRejected(row.problem)
             product = validate(row.fields, reader.adapter)
-        except RowRejected as exc:
-            rejects.append(_reject(lineage, row, str(exc), started))
+        except RowRejected as exc:  # a reason may quote a (long) value: cut it
+            rejects.append(_reject(lineage, row, files.excerpt(exc, 300), started))
         except Exception as exc:  # a row must never sink its feed half-way
             log.debug("row validation crashed", exc_info=True)
             rejects.append(_reject(lineage, row, f"unexpected error: {exc}", started))

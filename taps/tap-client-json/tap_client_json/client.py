@@ -26,6 +26,8 @@ from typing_extensions import override
 from tap_client_json.quarantine import Quarantine
 from tap_client_json.validation import InvalidWorkOrder, validate
 
+REASON_CHARS = 300
+
 
 class InboundFileStream(Stream):
     """Records from `*.json` files: one object per file, or an array of them (an API dump)."""
@@ -48,6 +50,7 @@ class InboundFileStream(Stream):
         return self._quarantine
 
     def _quarantine_file(self, path: Path, reason: str) -> None:
+        reason = files.excerpt(reason, REASON_CHARS)  # a reason may quote the file's content
         target = self.quarantine.move(path, reason)
         self.logger.error("file quarantined %s", kv(file=path.name, reason=reason, moved_to=target))
 
@@ -129,10 +132,11 @@ class InboundFileStream(Stream):
                         stream.close()
                         self._quarantine_file(path, str(error))
                         return
-                    target = self.quarantine.keep(path, index, doc, str(error))
+                    reason = files.excerpt(error, REASON_CHARS)
+                    target = self.quarantine.keep(path, index, doc, reason)
                     self.logger.error(
                         "record quarantined %s",
-                        kv(file=name, index=index, reason=error, moved_to=target),
+                        kv(file=name, index=index, reason=reason, moved_to=target),
                     )
                     continue
                 yield doc
