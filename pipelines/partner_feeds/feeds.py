@@ -103,7 +103,10 @@ class Feed:
                 self._checksum = hashlib.sha256(self._content).hexdigest()
             else:
                 with self.open() as fh:
-                    self._checksum = hashlib.file_digest(fh, "sha256").hexdigest()
+                    digest = hashlib.sha256()
+                    while chunk := fh.read(1 << 20):
+                        digest.update(chunk)
+                    self._checksum = digest.hexdigest()
         return self._checksum
 
     @property
@@ -187,7 +190,7 @@ class FeedReader:
                 pass
             self.checksum = hashing.sha256.hexdigest()
 
-    def _text(self, stream: BinaryIO) -> tuple[io.TextIOWrapper, _Counted, str]:
+    def _text(self, stream: BinaryIO) -> tuple[io.TextIOWrapper[Any], _Counted, str]:
         head = stream.read(3)
         encoding = self.adapter.encoding
         if head.startswith(codecs.BOM_UTF8):

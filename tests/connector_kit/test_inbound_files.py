@@ -9,7 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from connector_kit import files
 from connector_kit.jsonstream import InvalidJson, JsonRecords, JsonShapeError
 from connector_kit.mongo import bson_problem

@@ -202,7 +202,7 @@ def open_file(
 ) -> tuple[SafeFile, BinaryIO]:
     """Open `path` safely: the raw SafeFile (for `changed()`) and a buffered reader over it."""
     raw = SafeFile(path, rules, expected)
-    return raw, io.BufferedReader(raw, buffering)  # type: ignore[arg-type]
+    return raw, io.BufferedReader(raw, buffering)
 
 
 class HashingReader:
