@@ -1,12 +1,16 @@
 """Peak memory (RSS) of reading inbound files as they grow 1x, 10x, 100x: it must stay flat.
 
 - tap-client-json over one ERP JSON array file (the real CLI, records to /dev/null);
-- the partner feeds pipeline over one CSV feed and one JSON feed (the whole run into DuckDB).
+- the partner feeds reading alone (FeedReader: both passes, validation; no dlt), CSV and JSON;
+- the partner feeds pipeline over one CSV feed and one JSON feed (the whole run into DuckDB:
+  DuckDB's own merge buffers come on top, capped by its `memory_limit`, e.g.
+  `DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG='{"memory_limit": "128MB"}'`).
 
 Each measurement runs in its own process; its peak RSS comes from the kernel (wait4's
 ru_maxrss), so nothing of one run inflates the next.
 
-    .venv/bin/python benchmarks/bench_file_memory.py [--factors 1,10,100] [--only tap,csv,json]
+    .venv/bin/python benchmarks/bench_file_memory.py [--factors 1,10,100]
+        [--only tap,csv-read,json-read,csv,json]
 
 Base sizes (1x): 1,600 work orders (~0.5 MB) and 10,000 feed rows (~0.5 MB); 100x is the
 issue's case: a ~53 MB JSON array, a 1M-row CSV (~50 MB).
@@ -54,7 +58,9 @@ def write_orders(path: Path, count: int) -> None:
 def write_csv(path: Path, rows: int) -> None:
     with path.open("w") as fh:
         fh.write("sku,name,price,stock,description\n")
-        fh.writelines(f"SKU-{i:07d},Item {i},{i % 9999}.99,{i % 500},Desc {i}\n" for i in range(rows))
+        fh.writelines(
+            f"SKU-{i:07d},Item {i},{i % 9999}.99,{i % 500},Desc {i}\n" for i in range(rows)
+        )
 
 
 def write_json_feed(path: Path, rows: int) -> None:
@@ -116,11 +122,37 @@ def bench_feed(tmp: Path, factor: int, kind: str) -> tuple[str, float, float, fl
     return f"{BASE_ROWS * factor:,} rows", size, seconds, rss
 
 
+def bench_read(tmp: Path, factor: int, kind: str) -> tuple[str, float, float, float]:
+    """Only the feed reading: FeedReader.check() then rows() through validate(), no dlt."""
+    fmt = kind.removesuffix("-read")
+    feed = tmp / f"{kind}-{factor}" / f"catalog.{fmt}"
+    feed.parent.mkdir(parents=True)
+    (write_csv if fmt == "csv" else write_json_feed)(feed, BASE_ROWS * factor)
+    seconds, rss = measure([sys.executable, __file__, "--read-only", str(feed)], dict(os.environ))
+    return f"{BASE_ROWS * factor:,} rows", feed.stat().st_size / 1e6, seconds, rss
+
+
+def read_only(path: Path) -> None:
+    from pipelines.partner_feeds.feeds import Feed, FeedReader
+    from pipelines.partner_feeds.registry import PartnerRegistry
+    from pipelines.partner_feeds.validation import validate
+
+    adapter = PartnerRegistry.load().adapter("bench")
+    reader = FeedReader(Feed.from_path("bench", path), adapter)
+    reader.check()
+    valid = sum(1 for row in reader.rows() if validate(row.fields, adapter))
+    assert valid == reader.check()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--factors", default="1,10,100")
-    parser.add_argument("--only", default="tap,csv,json")
+    parser.add_argument("--only", default="tap,csv-read,json-read,csv,json")
+    parser.add_argument("--read-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.read_only:
+        read_only(args.read_only)
+        return
     factors = [int(f) for f in args.factors.split(",")]
     kinds = args.only.split(",")
     os.chdir(ROOT)
@@ -132,6 +164,9 @@ def main() -> None:
                 if kind == "tap":
                     label = "tap-client-json (JSON array)"
                     what, size, seconds, rss = bench_tap(tmp, factor)
+                elif kind.endswith("-read"):
+                    label = f"partner feeds, {kind.removesuffix('-read').upper()} read+validate"
+                    what, size, seconds, rss = bench_read(tmp, factor, kind)
                 else:
                     label = f"partner feeds, {kind.upper()} feed -> DuckDB"
                     what, size, seconds, rss = bench_feed(tmp, factor, kind)

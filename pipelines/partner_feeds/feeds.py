@@ -227,11 +227,7 @@ class FeedReader:
         except csv.Error as exc:
             raise FeedRejected(f"corrupt CSV at line {reader.line_num}: {exc}") from None
         except UnicodeDecodeError as exc:
-            at = counted.count - len(exc.object) + exc.start
-            raise FeedRejected(
-                f"cannot decode as {encoding} at byte {at}: {exc.reason}"
-                " (set the partner's encoding in partners.yaml)"
-            ) from None
+            raise _undecodable(exc, counted, encoding) from None
 
     def _csv_row(
         self, number: int, header: list[str], values: list[str], columns: dict[int, str]
@@ -273,8 +269,12 @@ class FeedReader:
         return columns
 
     def _json_rows(self, stream: BinaryIO) -> Iterator[RawRow]:
+        # decoded with the partner's encoding (BOM handled), handed to ijson as UTF-8
+        text, counted, encoding = self._text(stream)
         records = JsonRecords(
-            stream, records_key=self.adapter.json_records, pairs=_Record.from_pairs
+            _Utf8(text),  # type: ignore[arg-type]
+            records_key=self.adapter.json_records,
+            pairs=_Record.from_pairs,
         )
         try:
             for number, record in enumerate(records, start=1):
@@ -291,6 +291,8 @@ class FeedReader:
             raise FeedRejected("JSON feed must be a list of product objects") from None
         except InvalidJson as exc:
             raise FeedRejected(str(exc)) from None
+        except UnicodeDecodeError as exc:
+            raise _undecodable(exc, counted, encoding) from None
 
     def _json_fields(self, number: int, record: _Record) -> dict[str, Any]:
         """Canonical fields of one object; two names for one column reject the feed, as in CSV."""
@@ -307,6 +309,24 @@ class FeedReader:
                 )
             fields[canonical], names[canonical] = value, key
         return fields
+
+
+def _undecodable(exc: UnicodeDecodeError, counted: _Counted, encoding: str) -> FeedRejected:
+    at = counted.count - len(exc.object) + exc.start  # where in the file, not in the chunk
+    return FeedRejected(
+        f"cannot decode as {encoding} at byte {at}: {exc.reason}"
+        " (set the partner's encoding in partners.yaml)"
+    )
+
+
+class _Utf8:
+    """A decoded text stream read back as UTF-8 bytes (what ijson parses)."""
+
+    def __init__(self, text: io.TextIOWrapper[Any]) -> None:
+        self.text = text
+
+    def read(self, size: int = -1) -> bytes:
+        return self.text.read(size).encode("utf-8", "surrogatepass")
 
 
 class _Prefixed:
