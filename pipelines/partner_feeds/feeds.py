@@ -146,15 +146,14 @@ class _Counted(io.RawIOBase):
 
 
 class _Record(dict[str, Any]):
-    """A JSON object that remembers its members in order, repeated names included."""
+    """A JSON object that notices a member name given twice (JSON keeps the last)."""
 
-    pairs: list[tuple[str, Any]]
+    repeated: tuple[str, ...] = ()
 
-    @classmethod
-    def from_pairs(cls, pairs: list[tuple[str, Any]]) -> _Record:
-        record = cls(pairs)
-        record.pairs = pairs
-        return record
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key in self:
+            self.repeated = (*self.repeated, key)
+        super().__setitem__(key, value)
 
 
 class FeedReader:
@@ -232,9 +231,8 @@ class FeedReader:
     def _csv_row(
         self, number: int, header: list[str], values: list[str], columns: dict[int, str]
     ) -> RawRow:
-        oversize = [i for i, v in enumerate(values) if len(v) > self.max_field_chars]
-        if oversize:
-            first = oversize[0]
+        if max(map(len, values)) > self.max_field_chars:
+            first = next(i for i, v in enumerate(values) if len(v) > self.max_field_chars)
             problem = (
                 f"field {header[first].strip()!r} has {len(values[first])} characters, over the"
                 f" limit of {self.max_field_chars} (setting max_field_chars)"
@@ -274,7 +272,7 @@ class FeedReader:
         records = JsonRecords(
             _Utf8(text),  # type: ignore[arg-type]
             records_key=self.adapter.json_records,
-            pairs=_Record.from_pairs,
+            map_type=_Record,
         )
         try:
             for number, record in enumerate(records, start=1):
@@ -298,16 +296,16 @@ class FeedReader:
         """Canonical fields of one object; two names for one column reject the feed, as in CSV."""
         fields: dict[str, Any] = {}
         names: dict[str, str] = {}
-        for key, value in record.pairs:
+        for key in (*record, *record.repeated):
             canonical = self.adapter.column_for(str(key))
             if canonical is None:
                 continue
-            if canonical in fields:
+            if canonical in names:
                 raise FeedRejected(
                     f"wrong fields in record {number}: {names[canonical]!r} and {key!r}"
                     f" both mean {canonical}"
                 )
-            fields[canonical], names[canonical] = value, key
+            fields[canonical], names[canonical] = record[key], key
         return fields
 
 

@@ -127,6 +127,8 @@ def test_excerpt_is_one_short_line() -> None:
         ),
         (b'{"a": 1}', {"allow_single": True}, [{"a": 1}]),
         (b"[]", {}, []),
+        (b"\xef\xbb\xbf \n [1]", {}, [1]),
+        (b'{"p": [], "q": 1}', {"records_key": "p"}, []),
     ],
 )
 def test_json_records_stream(document: bytes, options: dict, records: list) -> None:
@@ -145,6 +147,8 @@ def test_json_records_stream(document: bytes, options: dict, records: list) -> N
         (b"[1] x", {}, InvalidJson, "invalid JSON after record 1: parse error: trailing garbage"),
         (b'{"a": 1}', {}, JsonShapeError, "JSON document must be a list of records"),
         (b'{"p": 1}', {"records_key": "p"}, JsonShapeError, "with a list under 'p'"),
+        (b'{"q": [1]}', {"records_key": "p"}, JsonShapeError, "with a list under 'p'"),
+        (b"  ", {}, InvalidJson, "invalid JSON: empty document"),
     ],
 )
 def test_json_records_errors(document: bytes, options: dict, error: type, message: str) -> None:
