@@ -202,7 +202,8 @@ class FeedReader:
 
     def _csv_rows(self, stream: BinaryIO) -> Iterator[RawRow]:
         text, counted, encoding = self._text(stream)
-        csv.field_size_limit(max(csv.field_size_limit(), _CSV_HARD_LIMIT, self.max_field_chars))
+        hard_limit = max(_CSV_HARD_LIMIT, 2 * self.max_field_chars)
+        csv.field_size_limit(max(csv.field_size_limit(), hard_limit))
         reader = csv.reader(
             text,
             delimiter=self.adapter.delimiter,
