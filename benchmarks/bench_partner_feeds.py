@@ -61,6 +61,7 @@ def main() -> None:
             pipelines_dir=root / "pipelines",
             dataset_name="partner_catalog",
             registry_path="",
+            settle_seconds=0,  # the file was just written, whole
         )
 
         adapter = PartnerRegistry.load().adapter("acme")

@@ -1,8 +1,10 @@
-"""Feeds: one partner file (bytes), read into canonical raw rows through the partner's adapter.
+"""Feeds: one partner file (or uploaded bytes), read into canonical raw rows by its adapter.
 
-Reading is split in two so that a corrupt feed is found before anything is yielded:
-`check()` parses the whole file and raises FeedRejected on any structural fault; only then
-are `rows()` produced, so a truncated or corrupt file never loads half.
+Reading is a stream (csv over a text stream, ijson for JSON): memory holds one row, whatever
+the feed's size. It is done in two passes so that a corrupt feed is found before anything is
+yielded: `check()` reads the whole feed and raises FeedRejected on any structural fault; only
+then are `rows()` produced, so a truncated or corrupt file never loads half. Files are opened
+through connector_kit.files (regular files only, links never followed, size cap).
 """
 
 from __future__ import annotations
@@ -11,16 +13,22 @@ import codecs
 import csv
 import hashlib
 import io
-import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+from connector_kit import files
+from connector_kit.jsonstream import InvalidJson, JsonRecords, JsonShapeError
 
 from pipelines.partner_feeds.registry import REQUIRED_COLUMNS, PartnerAdapter
 
 FORMATS = {".csv": "csv", ".json": "json"}
+DEFAULT_MAX_FIELD_CHARS = 131_072
+# csv's own cap per field: far above the row-level limit, so an oversize field rejects its row;
+# only a runaway field (an unterminated quote running on) rejects the feed.
+_CSV_HARD_LIMIT = 16 * 1024 * 1024
 
 
 class FeedRejected(ValueError):
@@ -28,16 +36,32 @@ class FeedRejected(ValueError):
 
 
 class Feed:
-    """One feed from one partner: a landing-folder file, or bytes from an upload."""
+    """One feed from one partner: a landing-folder file, or bytes from an upload.
+
+    A file feed is opened by path at each read, and each open checks it is still the file
+    that was listed (same inode, size and mtime). `refused` holds why a landing entry is not
+    a file we may read (a link, a FIFO, too large): it becomes a failed feed with that reason.
+    """
 
     def __init__(
-        self, partner: str, name: str, content: bytes | None = None, path: Path | None = None
+        self,
+        partner: str,
+        name: str,
+        content: bytes | None = None,
+        path: Path | None = None,
+        *,
+        listed: os.stat_result | None = None,
+        rules: files.FileRules | None = None,
+        refused: str | None = None,
     ) -> None:
         if content is None and path is None:
             raise ValueError("a feed needs content or a path")
         self.partner = partner
         self.name = name
         self.path = path
+        self.listed = listed
+        self.rules = rules or files.FileRules()
+        self.refused = refused
         self._content = content
         self._checksum: str | None = None
 
@@ -45,30 +69,44 @@ class Feed:
         return f"Feed(partner={self.partner!r}, name={self.name!r})"
 
     @classmethod
-    def from_path(cls, partner: str, path: Path) -> Feed:
-        return cls(partner=partner, name=path.name, path=path)
+    def from_path(
+        cls,
+        partner: str,
+        path: Path,
+        listed: os.stat_result | None = None,
+        rules: files.FileRules | None = None,
+    ) -> Feed:
+        return cls(partner=partner, name=path.name, path=path, listed=listed, rules=rules)
 
-    @property
-    def content(self) -> bytes:
-        if self._content is None:
-            assert self.path is not None
-            self._content = self.path.read_bytes()
-        return self._content
+    @classmethod
+    def refused_entry(cls, partner: str, path: Path, reason: str) -> Feed:
+        return cls(partner=partner, name=path.name, path=path, refused=reason)
+
+    def open(self) -> BinaryIO:
+        """The feed's bytes as a stream (a file: opened safely, as it was listed)."""
+        if self._content is not None:
+            return io.BytesIO(self._content)
+        assert self.path is not None
+        _, stream = files.open_file(self.path, self.rules, expected=self.listed)
+        return stream
 
     def release(self) -> None:
-        """Drop the bytes once processed (a file feed can read them again)."""
-        if self.path is not None:
-            self._content = None
+        """Nothing is held between reads; kept for callers that free a feed once processed."""
 
     @property
     def checksum(self) -> str:
         """sha256 of the exact bytes: the idempotency key, together with the partner."""
         if self._checksum is None:
-            if self._content is None and self.path is not None:
-                with self.path.open("rb") as fh:
-                    self._checksum = hashlib.file_digest(fh, "sha256").hexdigest()
+            if self.refused is not None:
+                self._checksum = ""
+            elif self._content is not None:
+                self._checksum = hashlib.sha256(self._content).hexdigest()
             else:
-                self._checksum = hashlib.sha256(self.content).hexdigest()
+                with self.open() as fh:
+                    digest = hashlib.sha256()
+                    while chunk := fh.read(1 << 20):
+                        digest.update(chunk)
+                    self._checksum = digest.hexdigest()
         return self._checksum
 
     @property
@@ -86,51 +124,88 @@ class RawRow:
     number: int  # 1-based data row (CSV: the header is row 0), for the rejects table
     fields: dict[str, Any]
     raw: dict[str, Any]
+    problem: str | None = None  # set when the row is rejected while read (an oversize field)
+
+
+class _Counted(io.RawIOBase):
+    """Counts the bytes handed to the decoder, to place a decoding error in the file."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        super().__init__()
+        self.stream = stream
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.stream.read(len(buffer))
+        buffer[: len(data)] = data
+        self.count += len(data)
+        return len(data)
+
+
+class _Record(dict[str, Any]):
+    """A JSON object that notices a member name given twice (JSON keeps the last)."""
+
+    repeated: tuple[str, ...] = ()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key in self:
+            self.repeated = (*self.repeated, key)
+        super().__setitem__(key, value)
 
 
 class FeedReader:
-    """Decode and parse one feed with its partner's adapter."""
+    """Decode and parse one feed with its partner's adapter, as a stream."""
 
-    def __init__(self, feed: Feed, adapter: PartnerAdapter) -> None:
+    def __init__(
+        self, feed: Feed, adapter: PartnerAdapter, max_field_chars: int = DEFAULT_MAX_FIELD_CHARS
+    ) -> None:
         self.feed = feed
         self.adapter = adapter
-        self._text: str | None = None
-        self._records: list[Any] | None = None
+        self.max_field_chars = max_field_chars
+        self.checksum: str | None = None  # sha256 of what the last full pass read
 
     def check(self) -> int:
-        """Parse the whole feed; return its row count or raise FeedRejected with a clear reason."""
-        return sum(1 for _ in self.rows())
+        """Read the whole feed; return its row count or raise FeedRejected with a clear reason.
+
+        A file whose bytes are no longer those listed (checksum) raises files.FileChanged.
+        """
+        count = sum(1 for _ in self.rows())
+        if self.feed.path is not None and self.checksum != self.feed.checksum:
+            raise files.FileChanged("feed changed since it was listed")
+        return count
 
     def rows(self) -> Iterator[RawRow]:
-        if self.feed.format == "json":
-            yield from self._json_rows()
-        else:
-            yield from self._csv_rows()
+        fmt = self.feed.format
+        with self.feed.open() as stream:
+            hashing = files.HashingReader(stream)
+            if fmt == "json":
+                yield from self._json_rows(hashing)  # type: ignore[arg-type]
+            else:
+                yield from self._csv_rows(hashing)  # type: ignore[arg-type]
+            while hashing.read(1 << 16):  # hash to the end (a CSV may stop at blank lines)
+                pass
+            self.checksum = hashing.sha256.hexdigest()
 
-    def text(self) -> str:
-        if self._text is None:
-            self._text = self._decode()
-        return self._text
-
-    def _decode(self) -> str:
-        content = self.feed.content
+    def _text(self, stream: BinaryIO) -> tuple[io.TextIOWrapper[Any], _Counted, str]:
+        head = stream.read(3)
         encoding = self.adapter.encoding
-        if content.startswith(codecs.BOM_UTF8):
-            content, encoding = content[len(codecs.BOM_UTF8) :], "utf-8"
-        elif content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        if head.startswith(codecs.BOM_UTF8):
+            head, encoding = b"", "utf-8"
+        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             encoding = "utf-16"
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError as exc:
-            raise FeedRejected(
-                f"cannot decode as {encoding} at byte {exc.start}: {exc.reason}"
-                " (set the partner's encoding in partners.yaml)"
-            ) from None
+        counted = _Counted(_Prefixed(head, stream))  # type: ignore[arg-type]
+        text = io.TextIOWrapper(counted, encoding=encoding, newline="")  # type: ignore[type-var]
+        return text, counted, encoding
 
-    def _csv_rows(self) -> Iterator[RawRow]:
-        text = self.text()
+    def _csv_rows(self, stream: BinaryIO) -> Iterator[RawRow]:
+        text, counted, encoding = self._text(stream)
+        hard_limit = max(_CSV_HARD_LIMIT, 2 * self.max_field_chars)
+        csv.field_size_limit(max(csv.field_size_limit(), hard_limit))
         reader = csv.reader(
-            io.StringIO(text, newline=""),
+            text,
             delimiter=self.adapter.delimiter,
             quotechar=self.adapter.quotechar,
             strict=True,  # an unterminated quote is an error, not a value running to EOF
@@ -148,11 +223,29 @@ class FeedReader:
                         f"row {number} has {len(values)} fields, the header has {len(header)}"
                         " (truncated or corrupt file?)"
                     )
-                raw = dict(zip(header, values, strict=True))
-                fields = {canonical: values[i] for i, canonical in columns.items()}
-                yield RawRow(number, fields, raw)
+                yield self._csv_row(number, header, values, columns)
         except csv.Error as exc:
             raise FeedRejected(f"corrupt CSV at line {reader.line_num}: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise _undecodable(exc, counted, encoding) from None
+
+    def _csv_row(
+        self, number: int, header: list[str], values: list[str], columns: dict[int, str]
+    ) -> RawRow:
+        if max(map(len, values)) > self.max_field_chars:
+            first = next(i for i, v in enumerate(values) if len(v) > self.max_field_chars)
+            problem = (
+                f"field {header[first].strip()!r} has {len(values[first])} characters, over the"
+                f" limit of {self.max_field_chars} (setting max_field_chars)"
+            )
+            raw = {
+                h: files.excerpt(v) if len(v) > files.EXCERPT_CHARS else v
+                for h, v in zip(header, values, strict=True)
+            }
+            return RawRow(number, {}, raw, problem)
+        raw = dict(zip(header, values, strict=True))
+        fields = {canonical: values[i] for i, canonical in columns.items()}
+        return RawRow(number, fields, raw)
 
     def _map_header(self, header: list[str]) -> dict[int, str]:
         columns: dict[int, str] = {}
@@ -169,42 +262,86 @@ class FeedReader:
         missing = [c for c in REQUIRED_COLUMNS if c not in columns.values()]
         if missing:
             found = ", ".join(h.strip() for h in header)
-            raise FeedRejected(f"wrong header: missing {', '.join(missing)} (found: {found})")
+            raise FeedRejected(
+                f"wrong header: missing {', '.join(missing)} (found: {files.excerpt(found)})"
+            )
         return columns
 
-    def _json_rows(self) -> Iterator[RawRow]:
-        for number, record in enumerate(self._json_records(), start=1):
-            if not isinstance(record, dict):
-                yield RawRow(number, {}, {"value": record})  # rejected by validation: no sku
-                continue
-            fields: dict[str, Any] = {}
-            for key, value in record.items():
-                canonical = self.adapter.column_for(str(key))
-                if canonical is not None and canonical not in fields:
-                    fields[canonical] = value
-            yield RawRow(number, fields, record)
-
-    def _json_records(self) -> list[Any]:
-        if self._records is None:
-            try:
-                # Decimal keeps prices exact; NaN/Infinity are not JSON and not prices
-                document = json.loads(self.text(), parse_float=Decimal, parse_constant=_no_constant)
-            except json.JSONDecodeError as exc:
-                raise FeedRejected(
-                    f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-                ) from None
-            except ValueError as exc:
-                raise FeedRejected(f"invalid JSON: {exc}") from None
+    def _json_rows(self, stream: BinaryIO) -> Iterator[RawRow]:
+        # decoded with the partner's encoding (BOM handled), handed to ijson as UTF-8
+        text, counted, encoding = self._text(stream)
+        records = JsonRecords(
+            _Utf8(text),  # type: ignore[arg-type]
+            records_key=self.adapter.json_records,
+            map_type=_Record,
+        )
+        try:
+            for number, record in enumerate(records, start=1):
+                if not isinstance(record, _Record):
+                    yield RawRow(number, {}, {"value": record})  # rejected by validation: no sku
+                    continue
+                yield RawRow(number, self._json_fields(number, record), record)
+        except JsonShapeError:
             key = self.adapter.json_records
             if key is not None:
-                if not isinstance(document, dict) or not isinstance(document.get(key), list):
-                    raise FeedRejected(f"JSON feed must be an object with a list under {key!r}")
-                document = document[key]
-            if not isinstance(document, list):
-                raise FeedRejected("JSON feed must be a list of product objects")
-            self._records = document
-        return self._records
+                raise FeedRejected(
+                    f"JSON feed must be an object with a list under {key!r}"
+                ) from None
+            raise FeedRejected("JSON feed must be a list of product objects") from None
+        except InvalidJson as exc:
+            raise FeedRejected(str(exc)) from None
+        except UnicodeDecodeError as exc:
+            raise _undecodable(exc, counted, encoding) from None
+
+    def _json_fields(self, number: int, record: _Record) -> dict[str, Any]:
+        """Canonical fields of one object; two names for one column reject the feed, as in CSV."""
+        fields: dict[str, Any] = {}
+        names: dict[str, str] = {}
+        for key in (*record, *record.repeated):
+            canonical = self.adapter.column_for(str(key))
+            if canonical is None:
+                continue
+            if canonical in names:
+                raise FeedRejected(
+                    f"wrong fields in record {number}: {names[canonical]!r} and {key!r}"
+                    f" both mean {canonical}"
+                )
+            fields[canonical], names[canonical] = record[key], key
+        return fields
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed")
+def _undecodable(exc: UnicodeDecodeError, counted: _Counted, encoding: str) -> FeedRejected:
+    at = counted.count - len(exc.object) + exc.start  # where in the file, not in the chunk
+    return FeedRejected(
+        f"cannot decode as {encoding} at byte {at}: {exc.reason}"
+        " (set the partner's encoding in partners.yaml)"
+    )
+
+
+class _Utf8:
+    """A decoded text stream read back as UTF-8 bytes (what ijson parses)."""
+
+    def __init__(self, text: io.TextIOWrapper[Any]) -> None:
+        self.text = text
+
+    def read(self, size: int = -1) -> bytes:
+        return self.text.read(size).encode("utf-8", "surrogatepass")
+
+
+class _Prefixed:
+    """A stream with a few already-read bytes put back in front."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self.head = head
+        self.stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.head:
+            return self.stream.read(size)
+        head, self.head = self.head, b""
+        if size < 0:
+            return head + self.stream.read()
+        if len(head) >= size:
+            self.head = head[size:]
+            return head[:size]
+        return head + self.stream.read(size - len(head))

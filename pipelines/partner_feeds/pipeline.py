@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import dlt
-from connector_kit import logs
+from connector_kit import files, logs
 from connector_kit.pgtext import storable
 from dlt.common.destination import TLoaderFileFormat
 from dlt.common.destination.exceptions import DestinationHasFailedJobs
@@ -130,33 +130,94 @@ def postgres_credentials() -> str | None:
     return urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def landing_feeds(landing_dir: Path, partners: Sequence[str] | None = None) -> list[Feed]:
-    """Feeds waiting in `<landing>/<partner>/*.csv|*.json`, oldest first within a partner."""
+def file_rules(settings: PartnerFeedsSettings) -> files.FileRules:
+    return files.FileRules(settings.settle_seconds, settings.max_file_bytes)
+
+
+def landing_feeds(
+    landing_dir: Path, partners: Sequence[str] | None = None, rules: files.FileRules | None = None
+) -> list[Feed]:
+    """Feeds waiting in `<landing>/<partner>/*.csv|*.json`, oldest first within a partner.
+
+    Only settled regular files are taken (connector_kit.files); temporary names are left
+    alone, younger files wait for a later run, and links, FIFOs, devices and files over the
+    size cap come back as refused feeds (failed, with the reason), never opened.
+    """
+    rules = rules or files.FileRules()
     if not landing_dir.is_dir():
         log.warning("landing folder missing %s", logs.kv(landing_dir=landing_dir))
         return []
     feeds = []
     for partner_dir in sorted(
-        p for p in landing_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
+        p
+        for p in landing_dir.iterdir()
+        if not p.is_symlink() and p.is_dir() and not p.name.startswith((".", "_"))
     ):
         if partners and partner_dir.name not in partners:
             continue
-        files = [f for f in partner_dir.iterdir() if f.is_file() and not f.name.startswith(".")]
-        for path in sorted(files, key=lambda f: (f.stat().st_mtime_ns, f.name)):
-            if path.suffix.lower() in FORMATS:
-                feed = Feed.from_path(partner_dir.name, path)
-                try:
-                    feed.checksum  # noqa: B018  (hash now: the ledger is asked by checksum)
-                except OSError as exc:
-                    log.warning("feed unreadable, skipped %s", logs.kv(file=path, error=exc))
-                    continue
+        entries = []
+        for entry in partner_dir.iterdir():
+            try:
+                entries.append((entry.lstat().st_mtime_ns, entry.name, entry))
+            except OSError:
+                continue  # gone since listed
+        for *_, path in sorted(entries):
+            feed = _landing_feed(partner_dir.name, path, rules)
+            if feed is not None:
                 feeds.append(feed)
-            else:
-                log.warning(
-                    "not a feed file, left alone %s",
-                    logs.kv(partner=partner_dir.name, file=path.name),
-                )
     return feeds
+
+
+def _landing_feed(partner: str, path: Path, rules: files.FileRules) -> Feed | None:
+    if files.is_temporary(path.name):
+        return None
+    if path.suffix.lower() not in FORMATS:
+        if not path.is_dir():
+            log.warning("not a feed file, left alone %s", logs.kv(partner=partner, file=path.name))
+        return None
+    check = files.check_file(path, rules)
+    if check.verdict is files.Verdict.UNSETTLED:
+        log.info(
+            "feed not settled, left for the next run %s",
+            logs.kv(partner=partner, file=path.name, reason=check.reason),
+        )
+        return None
+    if check.verdict is files.Verdict.REFUSED:
+        return Feed.refused_entry(partner, path, check.reason)
+    feed = Feed.from_path(partner, path, listed=check.stat, rules=rules)
+    try:
+        feed.checksum  # noqa: B018  (hash now: the ledger is asked by checksum)
+    except files.FileChanged as exc:
+        log.info("feed changed, left for the next run %s", logs.kv(file=path, error=exc))
+        return None
+    except files.FileRefused as exc:
+        return Feed.refused_entry(partner, path, str(exc))
+    except OSError as exc:
+        log.warning("feed unreadable, skipped %s", logs.kv(file=path, error=exc))
+        return None
+    return feed
+
+
+def take_back_changed(settings: PartnerFeedsSettings, partners: Sequence[str] | None) -> None:
+    """A failed feed whose file changed after it was archived (its writer finished it there)
+    goes back to the landing folder for another look."""
+    if settings.archive_dir is None:
+        return
+    failed = settings.archive_dir / str(FeedStatus.FAILED)
+    if not failed.is_dir():
+        return
+    for reason in sorted(failed.glob("*/*.reason")):
+        path = reason.with_name(reason.name.removesuffix(".reason"))
+        partner = path.parent.name
+        if partners and partner not in partners:
+            continue
+        source = files.changed_since_set_aside(path, file_rules(settings))
+        if source is None:
+            continue
+        folder = settings.landing_dir / partner
+        folder.mkdir(parents=True, exist_ok=True)
+        back = files.take_back(path, folder, source.name)
+        log.warning("failed feed changed, taken back %s", logs.kv(partner=partner, file=back.name))
 
 
 def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = None) -> RunReport:
@@ -179,6 +240,7 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
             batch_size=settings.batch_size,
             file_format=file_format,
             recorded=recorded,
+            max_field_chars=settings.max_field_chars,
         )
         before = table_rows(pipeline, CATALOG_TABLE)
         report.load_info = pipeline.run(resource)
@@ -303,7 +365,8 @@ def run(
 ) -> RunReport:
     """Load everything waiting in the landing folder, then archive what was settled."""
     settings = settings or PartnerFeedsSettings.resolve()
-    feeds = landing_feeds(settings.landing_dir, partners)
+    take_back_changed(settings, partners)
+    feeds = landing_feeds(settings.landing_dir, partners, file_rules(settings))
     report = run_feeds(feeds, settings)
     if archive and settings.archive_dir is not None:
         archive_feeds(report.outcomes, settings.archive_dir)
@@ -330,13 +393,15 @@ def archive_feeds(outcomes: Iterable[FeedOutcome], archive_dir: Path) -> None:
         if (
             outcome.path is None
             or outcome.status == FeedStatus.PENDING
-            or not outcome.path.exists()
+            or not (outcome.path.exists() or outcome.path.is_symlink())
         ):
             continue
         target_dir = archive_dir / str(outcome.status) / outcome.partner
         target_dir.mkdir(parents=True, exist_ok=True)
         target = target_dir / f"{stamp}_{outcome.checksum[:12]}_{outcome.feed_file}"
         shutil.move(outcome.path, target)
+        if outcome.status == FeedStatus.FAILED:  # the reason beside it; looked at again if changed
+            files.write_reason(target, outcome.error or "failed", outcome.path)
         log.info(
             "feed archived %s", logs.kv(partner=outcome.partner, file=outcome.feed_file, to=target)
         )

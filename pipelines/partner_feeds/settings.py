@@ -34,6 +34,10 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "pipelines_dir": ("PARTNER_FEEDS_PIPELINES_DIR", ""),  # "" = <dlt data dir>/pipelines
     "fail_on_rejects": ("PARTNER_FEEDS_FAIL_ON_REJECTS", True),
     "batch_size": ("PARTNER_FEEDS_BATCH_SIZE", 5000),
+    # landing files: read only when settled, regular, and within the caps (connector_kit.files)
+    "settle_seconds": ("PARTNER_FEEDS_SETTLE_SECONDS", 5),
+    "max_file_bytes": ("PARTNER_FEEDS_MAX_FILE_BYTES", 1024**3),
+    "max_field_chars": ("PARTNER_FEEDS_MAX_FIELD_CHARS", 131_072),
 }
 
 
@@ -48,6 +52,9 @@ class PartnerFeedsSettings:
     pipelines_dir: Path
     fail_on_rejects: bool
     batch_size: int
+    settle_seconds: float = 5.0
+    max_file_bytes: int = 1024**3
+    max_field_chars: int = 131_072
 
     @classmethod
     def resolve(cls, **overrides: Any) -> PartnerFeedsSettings:
@@ -65,6 +72,9 @@ class PartnerFeedsSettings:
             pipelines_dir=_path(values["pipelines_dir"] or data_dir() / "pipelines"),
             fail_on_rejects=_flag(values["fail_on_rejects"]),
             batch_size=int(values["batch_size"]),
+            settle_seconds=float(values["settle_seconds"]),
+            max_file_bytes=int(values["max_file_bytes"]),
+            max_field_chars=int(values["max_field_chars"]),
         )
 
 

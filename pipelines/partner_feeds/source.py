@@ -16,7 +16,7 @@ from typing import Any, cast
 
 import dlt
 import pyarrow as pa
-from connector_kit import logs
+from connector_kit import files, logs
 from connector_kit.pgtext import storable
 from dlt.common.destination import TLoaderFileFormat
 from dlt.extract.resource import DltResource
@@ -55,6 +55,7 @@ def partner_feeds_resource(
     batch_size: int = 5000,
     file_format: TLoaderFileFormat | None = None,
     recorded: Iterable[FeedOutcome] = (),
+    max_field_chars: int | None = None,
 ) -> DltResource:
     """A resource over `feeds`; `imported` holds (partner, sha256) already in the ledger.
 
@@ -64,7 +65,15 @@ def partner_feeds_resource(
     run(loader_file_format=...) skips table variants.
     """
     resource = dlt.resource(
-        _extract(feeds, registry, imported, outcomes, batch_size=batch_size, recorded=recorded),
+        _extract(
+            feeds,
+            registry,
+            imported,
+            outcomes,
+            batch_size=batch_size,
+            recorded=recorded,
+            max_field_chars=max_field_chars,
+        ),
         name=RESOURCE_NAME,
         table_name=CATALOG_TABLE,
     )
@@ -101,6 +110,7 @@ def _extract(
     *,
     batch_size: int,
     recorded: Iterable[FeedOutcome],
+    max_field_chars: int | None = None,
 ) -> Iterator[Any]:
     seen = set(imported)
     sequence = itertools.count(1)
@@ -120,15 +130,23 @@ def _extract(
         outcomes.append(outcome)
         carried.append({"partner": partner, "feed_file": name, "checksum": feed.checksum})
         context = {"partner": partner, "file": name, "checksum": feed.checksum[:12]}
-        if key in seen:
+        if feed.refused is not None:  # a link, a FIFO, a device, too large: never opened
+            outcome.status, outcome.error = FeedStatus.FAILED, storable(feed.refused)
+            log.error("feed rejected %s", logs.kv(**context, error=feed.refused))
+        elif key in seen:
             outcome.status = FeedStatus.DUPLICATE
             log.info("feed duplicate, skipped %s", logs.kv(**context))
         else:
             if not registry.known(feed.partner):
                 log.warning("partner not in registry, defaults used %s", logs.kv(partner=partner))
-            reader = FeedReader(feed, registry.adapter(feed.partner))
+            reader = FeedReader(feed, registry.adapter(feed.partner), **_limits(max_field_chars))
             try:
                 reader.check()  # the whole feed parses, or nothing of it is yielded
+            except files.FileChanged as exc:  # being written again: no ledger row, stays put
+                outcomes.remove(outcome)
+                carried.pop()
+                log.warning("feed changed, left for the next run %s", logs.kv(**context, error=exc))
+                continue
             except (FeedRejected, OSError) as exc:  # OSError: the file vanished or is unreadable
                 outcome.status, outcome.error = FeedStatus.FAILED, str(exc)
                 log.error("feed rejected %s", logs.kv(**context, error=exc))
@@ -144,6 +162,10 @@ def _extract(
                 log.info("feed extracted %s", logs.kv(**context, **counts))
             feed.release()
         yield dlt.mark.with_table_name([outcome.ledger_row(started)], LEDGER_TABLE)
+
+
+def _limits(max_field_chars: int | None) -> dict[str, int]:
+    return {} if max_field_chars is None else {"max_field_chars": max_field_chars}
 
 
 def _remember(outcome: FeedOutcome, at: dt.datetime) -> None:
@@ -175,9 +197,11 @@ def _feed_rows(
     rejects: list[dict[str, Any]] = []
     for row in reader.rows():
         try:
+            if row.problem is not None:  # rejected while read (an oversize field)
+                raise RowRejected(row.problem)
             product = validate(row.fields, reader.adapter)
-        except RowRejected as exc:
-            rejects.append(_reject(lineage, row, str(exc), started))
+        except RowRejected as exc:  # a reason may quote a (long) value: cut it
+            rejects.append(_reject(lineage, row, files.excerpt(exc, 300), started))
         except Exception as exc:  # a row must never sink its feed half-way
             log.debug("row validation crashed", exc_info=True)
             rejects.append(_reject(lineage, row, f"unexpected error: {exc}", started))

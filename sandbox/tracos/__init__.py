@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -110,5 +112,7 @@ def seed_inbound(folder: Path) -> int:
         path = folder / f"{doc['orderNo']}.json"
         if not path.exists():
             path.write_text(json.dumps(doc, indent=2) + "\n")
+            settled = time.time() - 60  # written whole: settled for tap-client-json at once
+            os.utime(path, (settled, settled))
             written += 1
     return written

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import psycopg2
 import pytest
 
 from pipelines.partner_feeds import PartnerFeedsSettings
+from sandbox.settings import SandboxConfig
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sandbox" / "partner_feeds" / "feeds"
 
@@ -41,6 +45,7 @@ def settings_in(tmp_path: Path) -> PartnerFeedsSettings:
         dataset_name="partner_catalog",
         pipelines_dir=tmp_path / "pipelines",
         fail_on_rejects=True,
+        settle_seconds=0,  # files a test lands are whole at once (tests/hostile: the settle time)
         registry_path=Path(__file__).resolve().parents[2]
         / "pipelines"
         / "partner_feeds"
@@ -101,5 +106,27 @@ def cli_env(settings: PartnerFeedsSettings, **extra: str) -> dict[str, str]:
         "PARTNER_FEEDS_DUCKDB_PATH": str(settings.duckdb_path),
         "PARTNER_FEEDS_DATASET": settings.dataset_name,
         "PARTNER_FEEDS_PIPELINES_DIR": str(settings.pipelines_dir),
+        "PARTNER_FEEDS_SETTLE_SECONDS": str(settings.settle_seconds),
         **extra,
     }
+
+
+@pytest.fixture
+def postgres_settings(
+    sandbox_cfg: SandboxConfig, settings: PartnerFeedsSettings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[PartnerFeedsSettings]:
+    """A fresh database in the sandbox Postgres, reached through DATABASE_URL."""
+    database = f"partner_feeds_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(sandbox_cfg.postgres_url("postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{database}"')
+    # the sandbox's URL has no password (trust auth), as a DATABASE_URL may
+    monkeypatch.setenv(
+        "DATABASE_URL", sandbox_cfg.postgres_url(database, driver="postgresql+psycopg2")
+    )
+    monkeypatch.delenv("DESTINATION__POSTGRES__CREDENTIALS", raising=False)
+    yield PartnerFeedsSettings(**{**settings.__dict__, "destination": "postgres"})
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+    admin.close()

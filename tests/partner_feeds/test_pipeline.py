@@ -331,7 +331,7 @@ CORRUPT = {
     "invalid JSON": (
         "f.json",
         b'[{"sku": "X-1", "name": "First", "price": 1, "stock": 1}, {"sku": "X-2", "na',
-        "invalid JSON at line 1 column",
+        "invalid JSON after record 1: parse error: premature EOF",
     ),
     "JSON not a list": ("f.json", b'{"sku": "X-1"}', "JSON feed must be a list of product objects"),
     "undecodable bytes": (
@@ -384,8 +384,12 @@ def test_corrupt_feed_is_rejected_whole(
     assert len(ledger) == 1
     assert ledger[0][:3] == ("failed", 0, 0)
     assert error in ledger[0][3]
-    archived = list((archive(settings) / "failed" / partner).iterdir())
+    folder = archive(settings) / "failed" / partner
+    archived = [p for p in folder.iterdir() if p.suffix != ".reason"]
     assert [p.name.endswith(name) for p in archived] == [True]
+    # the reason is kept beside the file (a changed file is looked at again, tests/hostile)
+    reason = archived[0].with_name(archived[0].name + ".reason").read_text()
+    assert reason.splitlines()[0] == ledger[0][3]
 
 
 def test_a_fixed_feed_after_a_failed_one_loads(

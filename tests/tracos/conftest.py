@@ -130,6 +130,8 @@ def make_flow(env: dict[str, str], root: Path, mongo_port: int) -> Flow:
         "MONGO_URI": uri,
         "DATA_INBOUND_DIR": str(inbound),
         "DATA_OUTBOUND_DIR": str(outbound),
+        # files written by a test are whole at once (tests/hostile covers the settle time)
+        "TAP_CLIENT_JSON_SETTLE_SECONDS": "0",
     }
     return Flow(flow_env, root, inbound, outbound, root / "quarantine", uri, client)
 

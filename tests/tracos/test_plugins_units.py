@@ -56,6 +56,10 @@ def test_sample_files_are_valid(path: Path) -> None:
             "creationDate is not an ISO 8601 date: '31/12/2024'",
         ),
         (erp_order(1, deletedDate="soon"), "deletedDate is not an ISO 8601 date: 'soon'"),
+        (
+            erp_order(1, lastUpdateDate="9999-12-31T23:00:00-03:00"),
+            "lastUpdateDate is out of the storable date range: '9999-12-31T23:00:00-03:00'",
+        ),
         (erp_order(1, creationDate=20250101), "creationDate is not a string: 20250101"),
         (erp_order(1, isDone=True), "impossible status flags: isDone+isPending are all true"),
         (erp_order(1, isPending=False), "no status flag is true"),

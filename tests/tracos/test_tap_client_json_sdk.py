@@ -21,6 +21,7 @@ TestTapClientJson = get_tap_test_class(
     TapClientJson,
     config={
         "inbound_dir": str(FIXTURES / "erp_inbound"),
+        "settle_seconds": 0,
         # the samples are valid, so nothing lands here; never beside the committed fixtures
         "quarantine_dir": str(Path(tempfile.gettempdir()) / "tap-client-json-sdk-quarantine"),
     },

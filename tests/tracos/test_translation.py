@@ -126,6 +126,12 @@ def test_unparseable_dates_are_refused(text: str) -> None:
         parse_datetime(text, "creationDate")
 
 
+@pytest.mark.parametrize("text", ["9999-12-31T23:00:00-03:00", "0001-01-01T00:00:00+01:00"])
+def test_dates_outside_the_storable_range_are_refused(text: str) -> None:
+    with pytest.raises(UntranslatableError, match="out of the storable date range"):
+        parse_datetime(text, "lastUpdateDate")
+
+
 def test_deleted_maps_to_deleted_and_deleted_at() -> None:
     doc = erp_to_tracos(erp({"isDone"}, isDeleted=True, deletedDate="2025-01-03T10:00:00+01:00"))
     assert (doc["deleted"], doc["deletedAt"]) == (True, "2025-01-03T09:00:00.000+00:00")

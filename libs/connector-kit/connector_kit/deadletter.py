@@ -24,8 +24,13 @@ class DeadLetters:
             **context,
             "rejected_at": dt.datetime.now(dt.UTC).isoformat(),
         }
+        line = json.dumps(entry, default=str, ensure_ascii=False)
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: keep it as a JSON escape, readable back
+            line = json.dumps(entry, default=str)
         with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(entry, default=str, ensure_ascii=False) + "\n")
+            fh.write(line + "\n")
             fh.flush()
             os.fsync(fh.fileno())
         self.count += 1

@@ -6,7 +6,9 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+import bson
 import pymongo
+from bson.errors import BSONError
 from pymongo.errors import ConnectionFailure, OperationFailure
 from singer_sdk import typing as th
 
@@ -59,6 +61,28 @@ SETTINGS = th.PropertiesList(
         description="Cap of the backoff between attempts.",
     ),
 )
+
+
+# What a server holds when it does not say (MongoDB's documented limit, 16 MiB).
+MAX_BSON_SIZE = 16 * 1024 * 1024
+
+
+def bson_problem(doc: Mapping[str, Any], max_size: int = MAX_BSON_SIZE) -> str | None:
+    """Why Mongo cannot store this document, or None: the one rule for every value BSON holds.
+
+    BSON integers are 64-bit, strings UTF-8 without lone surrogates, keys free of NUL, and a
+    document at most `max_size` bytes. Checked per record so one bad value is a rejected
+    record, not a failed bulk write.
+    """
+    try:
+        size = len(bson.encode(doc))
+    except OverflowError:
+        return "an integer is outside what MongoDB holds (64-bit, -2^63 to 2^63-1)"
+    except (BSONError, ValueError, TypeError) as error:  # UnicodeEncodeError is a ValueError
+        return f"not storable in MongoDB: {type(error).__name__}: {str(error)[:200]}"
+    if size > max_size:
+        return f"document of {size} bytes is over MongoDB's limit of {max_size} bytes"
+    return None
 
 
 class MongoUnavailableError(Exception):
@@ -126,6 +150,11 @@ class Mongo:
 
     def ping(self) -> None:
         self.call("ping", self.database.command, "ping")
+
+    def max_bson_size(self) -> int:
+        """The largest document the server takes (its `hello` answer; 16 MiB when unsaid)."""
+        hello = self.call("hello", self.database.command, "hello")
+        return int(hello.get("maxBsonObjectSize") or MAX_BSON_SIZE)
 
     def close(self) -> None:
         self.client.close()

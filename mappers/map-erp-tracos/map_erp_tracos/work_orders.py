@@ -49,7 +49,10 @@ def parse_datetime(value: Any, field: str) -> dt.datetime:
         raise UntranslatableError(f"{field} is not a date: {value!r}")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
-    parsed = parsed.astimezone(dt.UTC)
+    try:
+        parsed = parsed.astimezone(dt.UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00-03:00 is after the last storable instant
+        raise UntranslatableError(f"{field} is out of the storable date range: {value!r}") from None
     return parsed.replace(microsecond=parsed.microsecond // 1000 * 1000)
 
 

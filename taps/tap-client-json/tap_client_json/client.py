@@ -1,5 +1,9 @@
 """The base stream over an inbound folder of JSON files, with a file-level bookmark.
 
+Only settled regular files are read (connector_kit.files: temporary names skipped, links
+never followed, FIFOs and devices refused, a size cap), and they are parsed as a stream
+(connector_kit.jsonstream), so memory holds one record whatever the file's size.
+
 The bookmark (`files` in the stream state) maps each file name to its mtime, size and
 sha256: a file whose mtime and size are unchanged is not opened again, and one whose
 content hash is unchanged is not emitted again. The bookmark reaches meltano only after
@@ -8,13 +12,12 @@ the target has flushed the records before it, so a failed run re-reads what was 
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from connector_kit import files
+from connector_kit.jsonstream import InvalidJson, JsonRecords
 from connector_kit.logs import kv, summary
 from singer_sdk import Stream
 from singer_sdk.helpers.types import Context
@@ -22,6 +25,8 @@ from typing_extensions import override
 
 from tap_client_json.quarantine import Quarantine
 from tap_client_json.validation import InvalidWorkOrder, validate
+
+REASON_CHARS = 300
 
 
 class InboundFileStream(Stream):
@@ -32,6 +37,12 @@ class InboundFileStream(Stream):
         return Path(self.config["inbound_dir"])
 
     @property
+    def rules(self) -> files.FileRules:
+        return files.FileRules.from_settings(
+            self.config.get("settle_seconds"), self.config.get("max_file_bytes")
+        )
+
+    @property
     def quarantine(self) -> Quarantine:
         if not hasattr(self, "_quarantine"):
             folder = self.config.get("quarantine_dir") or self.inbound_dir.parent / "quarantine"
@@ -39,67 +50,97 @@ class InboundFileStream(Stream):
         return self._quarantine
 
     def _quarantine_file(self, path: Path, reason: str) -> None:
+        reason = files.excerpt(reason, REASON_CHARS)  # a reason may quote the file's content
         target = self.quarantine.move(path, reason)
         self.logger.error("file quarantined %s", kv(file=path.name, reason=reason, moved_to=target))
 
     def _inbound_files(self) -> list[Path]:
         pattern = self.config.get("file_pattern", "*.json")
-        return sorted(self.inbound_dir.glob(pattern), key=lambda p: (p.lstat().st_mtime_ns, p.name))
+        found = []
+        for path in self.inbound_dir.glob(pattern):
+            try:
+                found.append((path.lstat().st_mtime_ns, path.name, path))
+            except OSError:
+                continue  # gone since listed
+        return [path for *_, path in sorted(found)]
 
-    def _documents(self, path: Path, marks: dict[str, Any]) -> Iterable[dict[str, Any]] | None:
+    def _take_back_changed(self) -> None:
+        """A quarantined file that changed since (a writer finished it there) is read again."""
+        for path in self.quarantine.changed(self.rules):
+            back = files.take_back(path, self.inbound_dir, path.name)
+            self.logger.warning(
+                "quarantined file changed, taken back %s", kv(file=path.name, moved_to=back)
+            )
+
+    def _documents(
+        self, path: Path, marks: dict[str, Any], listed: Any
+    ) -> Iterable[dict[str, Any]] | None:
         """The valid documents of a changed file, or None when it needs no reading."""
-        name = path.name
-        mark = marks.get(name)
+        mark = marks.get(path.name)
+        if mark and mark["mtime_ns"] == listed.st_mtime_ns and mark["size"] == listed.st_size:
+            return None
         try:
-            with path.open("rb") as fh:
-                stat = os.fstat(fh.fileno())
-                if mark and mark["mtime_ns"] == stat.st_mtime_ns and mark["size"] == stat.st_size:
-                    return None
-                data = fh.read()
+            raw, stream = files.open_file(path, self.rules, expected=listed)
+        except files.FileChanged:
+            self.logger.info("file changed since listed, left for the next run %s", kv(file=path))
+            return None
+        except files.FileRefused as error:
+            self._quarantine_file(path, str(error))
+            return None
         except OSError as error:
             self._quarantine_file(path, f"unreadable file: {error.strerror or error}")
             return None
-        new_mark = {
-            "mtime_ns": stat.st_mtime_ns,
-            "size": stat.st_size,
-            "sha256": hashlib.sha256(data).hexdigest(),
-        }
-        if mark and mark.get("sha256") == new_mark["sha256"]:
-            marks[name] = new_mark  # touched, same content
-            return None
-        try:
-            parsed = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as error:
-            self._quarantine_file(path, f"corrupt JSON: {error}")
-            return None
-        if not isinstance(parsed, list):
-            try:
-                validate(parsed)
-            except InvalidWorkOrder as error:
-                self._quarantine_file(path, str(error))
-                return None
-            return self._mark_after([parsed], marks, name, new_mark)
-        valid = []
-        for index, doc in enumerate(parsed):
-            try:
-                validate(doc)
-            except InvalidWorkOrder as error:
-                target = self.quarantine.keep(path, index, doc, str(error))
-                self.logger.error(
-                    "record quarantined %s",
-                    kv(file=name, index=index, reason=error, moved_to=target),
-                )
-                continue
-            valid.append(doc)
-        return self._mark_after(valid, marks, name, new_mark)
+        return self._read(path, raw, stream, marks)
 
-    @staticmethod
-    def _mark_after(
-        docs: list[dict[str, Any]], marks: dict[str, Any], name: str, mark: dict[str, Any]
-    ) -> Iterable[dict[str, Any]]:
-        """Yield the documents, then bookmark the file: the mark follows the last record out."""
-        yield from docs
-        marks[name] = mark
+    def _read(
+        self, path: Path, raw: files.SafeFile, stream: BinaryIO, marks: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        """Two streamed passes: the whole file parses (and is hashed), then its records go out."""
+        name = path.name
+        with stream:
+            hashing = files.HashingReader(stream)
+            try:
+                for _ in JsonRecords(hashing, allow_single=True):  # type: ignore[arg-type]
+                    pass
+            except InvalidJson as error:
+                stream.close()
+                self._quarantine_file(path, f"corrupt JSON: {error}")
+                return
+            except files.FileRefused as error:
+                stream.close()
+                self._quarantine_file(path, str(error))
+                return
+            if raw.changed():
+                self.logger.info("file changed while read, left for the next run %s", kv(file=name))
+                return
+            new_mark = {
+                "mtime_ns": raw.stat.st_mtime_ns,
+                "size": raw.stat.st_size,
+                "sha256": hashing.sha256.hexdigest(),
+            }
+            mark = marks.get(name)
+            if mark and mark.get("sha256") == new_mark["sha256"]:
+                marks[name] = new_mark  # touched, same content
+                return
+            stream.seek(0)
+            records = JsonRecords(stream, allow_single=True)
+            for index, doc in enumerate(records):
+                try:
+                    validate(doc)
+                except InvalidWorkOrder as error:
+                    if records.single:
+                        stream.close()
+                        self._quarantine_file(path, str(error))
+                        return
+                    reason = files.excerpt(error, REASON_CHARS)
+                    target = self.quarantine.keep(path, index, doc, reason)
+                    self.logger.error(
+                        "record quarantined %s",
+                        kv(file=name, index=index, reason=reason, moved_to=target),
+                    )
+                    continue
+                yield doc
+            marks[name] = new_mark  # the mark follows the last record out
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
@@ -107,14 +148,26 @@ class InboundFileStream(Stream):
             self.logger.error("inbound folder missing %s", kv(inbound_dir=self.inbound_dir))
             raise SystemExit(1)
         marks: dict[str, Any] = self.get_context_state(context).setdefault("files", {})
+        self._take_back_changed()
+        rules = self.rules
         present: set[str] = set()
-        read = records = 0
+        read = records = waiting = 0
         for path in self._inbound_files():
-            present.add(path.name)
-            if path.is_dir():
-                self._quarantine_file(path, "unreadable file: is a directory")
+            check = files.check_file(path, rules)
+            if check.verdict is files.Verdict.TEMPORARY:
                 continue
-            docs = self._documents(path, marks)
+            present.add(path.name)
+            if check.verdict is files.Verdict.UNSETTLED:
+                waiting += 1
+                self.logger.info(
+                    "file not settled, left for the next run %s",
+                    kv(file=path.name, reason=check.reason),
+                )
+                continue
+            if check.verdict is files.Verdict.REFUSED:
+                self._quarantine_file(path, check.reason)
+                continue
+            docs = self._documents(path, marks, check.stat)
             if docs is None:
                 continue
             read += 1
@@ -129,5 +182,6 @@ class InboundFileStream(Stream):
             files=len(present),
             files_read=read,
             read=records,
+            waiting=waiting,
             quarantined=self.quarantine.count,
         )

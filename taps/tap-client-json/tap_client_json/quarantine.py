@@ -1,4 +1,9 @@
-"""Quarantine: bad input is moved aside with a `<name>.reason` file next to it, never fatal."""
+"""Quarantine: bad input is moved aside with a `<name>.reason` file next to it, never fatal.
+
+The `.reason` file (connector_kit.files.write_reason) also holds the file's size and mtime as
+it was moved: a quarantined file that changes afterwards (its writer finished it there) is
+found by `changed()` and read again.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,11 @@ import datetime as dt
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from connector_kit import files
 
 
 class Quarantine:
@@ -19,19 +27,20 @@ class Quarantine:
         """Never overwrite an earlier quarantined file of the same name."""
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / name
-        if path.exists():
+        if path.exists() or path.is_symlink():
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
             path = self.folder / f"{stamp}-{name}"
         return path
 
     def _write_reason(self, path: Path, reason: str, source: Path) -> None:
-        stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        text = f"{reason}\nsource: {source}\nquarantined_at: {stamp}\n"
-        path.with_name(path.name + ".reason").write_text(text, encoding="utf-8")
+        files.write_reason(path, reason, source)
         self.count += 1
 
     def move(self, source: Path, reason: str) -> Path:
-        """Move a whole file (works without read permission: a rename needs only the folder's)."""
+        """Move a whole file (works without read permission: a rename needs only the folder's).
+
+        A link, FIFO or device is moved as itself: renaming never opens or follows it.
+        """
         target = self._free_path(source.name)
         try:
             os.replace(source, target)
@@ -43,6 +52,17 @@ class Quarantine:
     def keep(self, source: Path, index: int, record: Any, reason: str) -> Path:
         """Keep one bad record of an array file as its own file; the rest of the file loads."""
         target = self._free_path(f"{source.stem}.{index}{source.suffix or '.json'}")
-        target.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        text = json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n"
+        # a lone surrogate is written as its JSON escape, which reads back the same
+        target.write_text(text, encoding="utf-8", errors="backslashreplace")
         self._write_reason(target, f"{reason} (record {index} of {source.name})", source)
         return target
+
+    def changed(self, rules: files.FileRules) -> Iterator[Path]:
+        """Quarantined files changed since they were moved here (and settled since)."""
+        if not self.folder.is_dir():
+            return
+        for reason in sorted(self.folder.glob("*.reason")):
+            path = reason.with_name(reason.name.removesuffix(".reason"))
+            if files.changed_since_set_aside(path, rules) is not None:
+                yield path

@@ -36,7 +36,24 @@ class TapClientJson(Tap):
             th.StringType,
             default="*.json",
             title="File pattern",
-            description="Glob of the files to read in the inbound folder (not recursive).",
+            description="Glob of the files to read in the inbound folder (not recursive). "
+            "Dot files and names ending in .part, .partial, .filepart, .tmp, .temp or ~ are "
+            "never read.",
+        ),
+        th.Property(
+            "settle_seconds",
+            th.NumberType,
+            default=5,
+            title="Settle time (s)",
+            description="A file is read only when its size and mtime have not changed for "
+            "this long; a younger file waits for the next run.",
+        ),
+        th.Property(
+            "max_file_bytes",
+            th.IntegerType,
+            default=1024**3,
+            title="File size cap (bytes)",
+            description="A larger file is quarantined with its reason, unread.",
         ),
     ).to_dict()
 

@@ -29,9 +29,15 @@ def _check_date(doc: dict[str, Any], field: str, *, required: bool) -> None:
     if not isinstance(value, str):
         raise InvalidWorkOrder(f"{field} is not a string: {value!r}")
     try:
-        dt.datetime.fromisoformat(value)
+        parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         raise InvalidWorkOrder(f"{field} is not an ISO 8601 date: {value!r}") from None
+    try:
+        (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(
+            dt.UTC
+        )  # TracOS stores UTC: its instant must exist in years 1-9999
+    except OverflowError:
+        raise InvalidWorkOrder(f"{field} is out of the storable date range: {value!r}") from None
 
 
 def validate(doc: Any) -> None:

@@ -127,6 +127,16 @@ def main(argv: list[str] | None = None) -> int:
             kv(need="MONGO_URI and DATA_OUTBOUND_DIR (or --mongo-uri, --journal)"),
         )
         return 2
+    if not Path(args.journal).parent.is_dir():  # a path that disagrees with the target's
+        log.error(
+            "journal folder missing, nothing can be acknowledged %s",
+            kv(
+                journal=args.journal,
+                check="journal_path must be the one target-client-json writes "
+                "(both default to $DATA_OUTBOUND_DIR/.written.jsonl)",
+            ),
+        )
+        return 2
     mongo = Mongo(
         args.mongo_uri,
         attempts=args.retry_attempts,

@@ -48,10 +48,32 @@ def to_json(record: dict[str, Any]) -> str:
     return json.dumps(record, indent=2, ensure_ascii=False, default=_json_default) + "\n"
 
 
-def write_atomic(folder: Path, name: str, text: str) -> Path:
-    """Readers see the old file or the new one, never a part; data is on disk before the rename."""
+def umask_mode() -> int:
+    """The mode a plain `open()` would give a new file: 0666 less the process umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def parse_file_mode(value: object) -> int | None:
+    """`file_mode` setting: octal text ("0640", "640") or an int; None/"" = follow the umask."""
+    if value is None or value == "":
+        return None
+    mode = int(value, 8) if isinstance(value, str) else int(str(value))
+    if not 0 <= mode <= 0o777:
+        raise ValueError(f"file_mode {value!r} is not a permission mode like 0640")
+    return mode
+
+
+def write_atomic(folder: Path, name: str, text: str, mode: int | None = None) -> Path:
+    """Readers see the old file or the new one, never a part; data is on disk before the rename.
+
+    The file gets `mode` (default: what the umask gives a new file), not mkstemp's 0600, so
+    the client's pickup account can read it.
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     try:
+        os.fchmod(fd, umask_mode() if mode is None else mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()

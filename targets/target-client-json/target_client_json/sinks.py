@@ -22,7 +22,9 @@ from target_client_json.files import (
     append_journal,
     file_name,
     fsync_folder,
+    parse_file_mode,
     to_json,
+    umask_mode,
     write_atomic,
 )
 
@@ -45,6 +47,9 @@ class JsonFileSink(BatchSink):
         self.folder = Path(self.config["outbound_dir"])
         self.folder.mkdir(parents=True, exist_ok=True)
         self.journal = Path(self.config.get("journal_path") or self.folder / ".written.jsonl")
+        self.file_mode = parse_file_mode(self.config.get("file_mode"))
+        if self.file_mode is None:
+            self.file_mode = umask_mode()  # read once: os.umask is process-wide
         folder = (
             self.config.get("dead_letter_dir")
             or os.environ.get("DEAD_LETTER_DIR")
@@ -74,7 +79,7 @@ class JsonFileSink(BatchSink):
         entries = []
         for name, record in latest.items():
             replaced = (self.folder / name).exists()
-            write_atomic(self.folder, name, to_json(record))
+            write_atomic(self.folder, name, to_json(record), self.file_mode)
             self.updated += replaced
             entries.append(
                 {

@@ -34,8 +34,16 @@ class TargetClientJson(Target):
             "journal_path",
             th.StringType,
             title="Journal path",
-            description="JSONL of the files written, for the acknowledgement step. "
-            "Default: `.written.jsonl` in the outbound folder.",
+            description="JSONL of the files written, for the acknowledgement step "
+            "(tracos-mark-synced reads the same path). Default: `.written.jsonl` in the outbound "
+            "folder; under meltano: `$DATA_OUTBOUND_DIR/.written.jsonl`, the value both get.",
+        ),
+        th.Property(
+            "file_mode",
+            th.StringType,
+            title="File mode",
+            description="Permissions of the written files, octal (e.g. `0640`). "
+            "Default: what the process umask gives a new file (0644 under umask 022).",
         ),
         th.Property(
             "batch_size",

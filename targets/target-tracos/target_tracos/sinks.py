@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from connector_kit.deadletter import DeadLetters
 from connector_kit.logs import Progress, kv, summary
-from connector_kit.mongo import Mongo, MongoUnavailableError
+from connector_kit.mongo import Mongo, MongoUnavailableError, bson_problem
 from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import BulkWriteError
 from singer_sdk.sinks import BatchSink
@@ -72,6 +72,7 @@ class UpsertSink(BatchSink):
             or "output/dead-letter"
         )
         self.dead_letters = DeadLetters(Path(folder) / "target-tracos.jsonl")
+        self.max_bson_size = self.tracos.max_bson_size()
         self.totals = {"received": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
         self.progress = Progress(self.logger, stream=self.stream_name)
 
@@ -96,6 +97,10 @@ class UpsertSink(BatchSink):
             doc = bson_value(record)
             if doc.get(self.key) is None or doc.get(self.version) is None:
                 self._reject(record, f"missing {self.key} or {self.version}")
+                continue
+            problem = bson_problem({**doc, self.unsynced_flag: False}, self.max_bson_size)
+            if problem:  # one value Mongo cannot hold must not fail the batch's bulk_write
+                self._reject(record, problem)
                 continue
             kept = newest.get(doc[self.key])
             if kept is not None:
