@@ -142,7 +142,7 @@ def run(base_url: str | None = None, **options: Any) -> LoadInfo:
         load_pending(pipeline)  # a package an earlier run left, or set aside if refused
         started, before = time.perf_counter(), table_rows(pipeline, TABLE)
         with Progress(log, pipeline=PIPELINE_NAME) as progress:
-            source.resources[TABLE].add_map(progress.counter(lambda table: table.num_rows))
+            source.resources[TABLE].add_map(progress.counter(_rows))
             try:
                 info = pipeline.run(source, loader_file_format=file_format)
             except PipelineStepFailed as exc:
@@ -174,3 +174,11 @@ def row_count(info: LoadInfo, table: str) -> int:
     trace = info.pipeline.last_trace if info.pipeline else None  # type: ignore[attr-defined]
     normalized = trace.last_normalize_info if trace else None
     return normalized.row_counts.get(table, 0) if normalized else 0
+
+
+def _rows(item: Any) -> int:
+    """Rows in one item of the customers resource: an Arrow table, a list of rows, or a row."""
+    rows = getattr(item, "num_rows", None)
+    if rows is not None:
+        return int(rows)
+    return len(item) if isinstance(item, list) else 1
