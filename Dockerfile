@@ -8,7 +8,7 @@ ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
 RUN pip install --no-cache-dir "uv>=0.9,<1"
 WORKDIR /app
 # project metadata first, so the dependency layer is cached until a pyproject changes
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY libs libs
 COPY taps taps
 COPY targets targets
@@ -17,8 +17,13 @@ COPY sandbox sandbox
 COPY pipelines pipelines
 COPY service service
 COPY ops ops
-# the workspace and its plugins (editable, as in development), without the dev group
-RUN uv sync --all-packages --no-dev \
+# exactly the lock, then the workspace and its plugins (editable, as in development), as
+# `make install` does; ops.lockcheck fails the build when the lock is out of date
+RUN uv venv .venv \
+    && uv pip sync --python .venv/bin/python requirements.lock \
+    && uv pip install --python .venv/bin/python --no-deps -e . \
+        $(for m in libs/* taps/* targets/* mappers/*; do printf -- '-e %s ' "$m"; done) \
+    && .venv/bin/python -m ops.lockcheck \
     && touch .venv/.installed
 
 FROM python:3.11-slim AS runtime

@@ -9,7 +9,7 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_COMPILE_BYTECODE := 1
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help install sync report check-config dagster test lint bench sandbox-up sandbox-down sandbox-status clean
+.PHONY: help install lock sync report check-config dagster test lint bench sandbox-up sandbox-down sandbox-status clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -17,11 +17,25 @@ help: ## list targets
 $(VENV)-uv/bin/uv:
 	python3 -m venv $(VENV)-uv && $(VENV)-uv/bin/pip install --quiet "uv>=0.9,<1"
 
-$(VENV)/.installed: pyproject.toml $(wildcard */*/pyproject.toml) | $(UV)
-	$(UV) sync --all-packages --extra dagster --quiet
+# Our own packages (the root project and the workspace members), installed editable.
+MEMBERS := . $(sort $(dir $(wildcard libs/*/pyproject.toml taps/*/pyproject.toml targets/*/pyproject.toml mappers/*/pyproject.toml)))
+# What `make lock` exports: every locked dependency, dev group and the dagster extra included.
+EXPORT := $(UV) export --quiet --all-packages --all-groups --extra dagster --no-emit-workspace --format requirements.txt
+
+# Exactly the lock (uv pip sync removes anything else), then our packages without their
+# dependencies, then a check that the lock satisfies every pyproject (ops.lockcheck).
+$(VENV)/.installed: requirements.lock pyproject.toml $(wildcard */*/pyproject.toml) | $(UV)
+	$(UV) venv --quiet --allow-existing $(VENV)
+	$(UV) pip sync --quiet --python $(PY) requirements.lock
+	$(UV) pip install --quiet --python $(PY) --no-deps $(foreach m,$(MEMBERS),-e $(m))
+	$(PY) -m ops.lockcheck
 	@touch $@
 
-install: $(VENV)/.installed ## create/refresh .venv with every plugin (idempotent)
+install: $(VENV)/.installed ## create/refresh .venv from requirements.lock, every plugin editable (idempotent)
+
+lock: | $(UV) ## resolve the pyprojects again and write requirements.lock (pinned, hashed, no index named)
+	$(UV) lock --quiet
+	$(EXPORT) --output-file requirements.lock
 
 sync: install ## bring up the sandbox (unless MELTANO_ENVIRONMENT=prod), run every job, print the run report
 	$(PY) -m ops.sync
