@@ -13,7 +13,6 @@ import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
-from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -24,7 +23,7 @@ MEMBER_GLOBS = ("libs/*", "taps/*", "targets/*", "mappers/*")
 
 
 def members() -> dict[str, Path]:
-    found = {}
+    found: dict[str, Path] = {}
     for pattern in MEMBER_GLOBS:
         for path in sorted(PROJECT_ROOT.glob(f"{pattern}/pyproject.toml")):
             name = tomllib.loads(path.read_text())["project"]["name"]
@@ -52,7 +51,7 @@ def requirements() -> Iterator[tuple[str, Requirement]]:
 
 def locked(lock: Path = LOCK) -> dict[str, Version]:
     """name -> pinned version, for the lines of `lock` whose marker holds here."""
-    pins = {}
+    pins: dict[str, Version] = {}
     for line in lock.read_text().splitlines():
         if not line or line[0] in "# -" or line.startswith(" "):
             continue
@@ -65,11 +64,10 @@ def locked(lock: Path = LOCK) -> dict[str, Version]:
 
 def problems(lock: Path = LOCK) -> list[str]:
     pins, ours = locked(lock), members()
-    env = {**default_environment(), "extra": ""}
     found = []
     for where, requirement in requirements():
         name = canonicalize_name(requirement.name)
-        if name in ours or (requirement.marker and not requirement.marker.evaluate(env)):
+        if name in ours or (requirement.marker and not requirement.marker.evaluate({"extra": ""})):
             continue
         version = pins.get(name)
         if version is None:
