@@ -55,6 +55,7 @@ def feeds_settings(tmp_path: Path, destination: str = "postgres") -> PartnerFeed
         dataset_name="partner_catalog",
         pipelines_dir=tmp_path / "pipelines",
         fail_on_rejects=True,
+        settle_seconds=0,  # files a test lands are whole at once (test_unsettled_files: the wait)
         registry_path=PROJECT_ROOT / "pipelines" / "partner_feeds" / "partners.yaml",
     )
 
@@ -81,6 +82,7 @@ def feeds_cli(settings: PartnerFeedsSettings, **env: str) -> subprocess.Complete
             "PARTNER_FEEDS_DUCKDB_PATH": str(settings.duckdb_path),
             "PARTNER_FEEDS_DATASET": settings.dataset_name,
             "PARTNER_FEEDS_PIPELINES_DIR": str(settings.pipelines_dir),
+            "PARTNER_FEEDS_SETTLE_SECONDS": str(settings.settle_seconds),
             **env,
         },
         capture_output=True,
