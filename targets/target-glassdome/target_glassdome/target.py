@@ -123,9 +123,11 @@ class TargetGlassdome(Target):
         logs.register_secret(str(self.config.get("api_key", "")))
         batch_size = int(self.config.get("batch_size", MAX_BATCH))
         if not 1 <= batch_size <= MAX_BATCH:
-            raise ConfigValidationError(f"batch_size must be 1..{MAX_BATCH}, got {batch_size}")
+            msg = f"batch_size must be 1..{MAX_BATCH}, got {batch_size}"
+            raise ConfigValidationError(msg, errors=[msg])
         if int(self.config.get("max_concurrency", 4)) < 1:
-            raise ConfigValidationError("max_concurrency must be >= 1")
+            msg = "max_concurrency must be >= 1"
+            raise ConfigValidationError(msg, errors=[msg])
 
     @cached_property
     def delivery(self) -> Delivery:
