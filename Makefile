@@ -29,9 +29,10 @@ sync: install ## bring up the sandbox (unless MELTANO_ENVIRONMENT=prod), run eve
 test: install ## run the whole test suite (starts its own servers)
 	$(PY) -m pytest
 
-lint: install ## ruff + mypy
+lint: install ## ruff + import-linter (architecture rules in .importlinter) + mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy sandbox ops pipelines service $(wildcard libs/*/ taps/*/ targets/*/ mappers/*/)
 
 bench: install ## run every benchmark script and print its figures
