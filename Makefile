@@ -52,9 +52,10 @@ dagster: install ## Dagster webserver + daemon on 127.0.0.1:3000 (DAGSTER_PORT) 
 test: install ## run the whole test suite (starts its own servers)
 	$(PY) -m pytest
 
-lint: install ## ruff + mypy
+lint: install ## ruff + import-linter (architecture rules in .importlinter) + mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy sandbox ops orchestrate pipelines service $(wildcard libs/*/ taps/*/ targets/*/ mappers/*/)
 
 bench: install ## run every benchmark script and print its figures

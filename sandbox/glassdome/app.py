@@ -1,7 +1,8 @@
 """Glassdome API stand-in (SYSTEMS.md section 1), backed by the real glassdome Postgres database.
 
 Fault mode (for reliability tests) comes from GLASSDOME_FAULTS, CLI flags, or
-PUT /_sandbox/faults at run time: error, throttle, drop, drop_after, latency_ms, retry_after.
+PUT /_sandbox/faults at run time: error, throttle, drop, drop_after, latency_ms, retry_after,
+hold_after.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class Faults:
     drop_after: float = 0.0  # connection closed after the write was committed
     latency_ms: int = 0  # added to every API request
     retry_after: float = 1.0  # seconds, sent with 429
+    # Writes wait while the company holds at least this many products (0: off), until the
+    # faults are changed: a test can stop a client mid-run at a known point.
+    hold_after: int = 0
 
     @classmethod
     def parse(cls, text: str | None) -> Faults:
@@ -53,7 +57,9 @@ class Faults:
             key, _, value = part.partition("=")
             if key not in names:
                 raise ValueError(f"unknown fault {key!r}; known: {', '.join(names)}")
-            setattr(faults, key, int(value) if key == "latency_ms" else float(value))
+            setattr(
+                faults, key, int(value) if key in {"latency_ms", "hold_after"} else float(value)
+            )
         return faults
 
 
@@ -144,6 +150,12 @@ def create_app(database_url: str, faults: Faults | None = None, seed: int | None
             return _error("Unauthorized: invalid or missing X-API-Key", 401)
         g.company_id = row[0]
         current: Faults = state["faults"]
+        while request.method in ("POST", "PATCH") and state["faults"].hold_after:
+            with transaction() as cur:
+                cur.execute("SELECT count(*) FROM products WHERE company_id = %s", (g.company_id,))
+                if cur.fetchone()[0] < state["faults"].hold_after:
+                    break
+            time.sleep(0.05)
         if current.latency_ms:
             time.sleep(current.latency_ms / 1000)
         if roll(current.drop):

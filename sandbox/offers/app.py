@@ -38,6 +38,9 @@ log = logging.getLogger("sandbox.offers")
 class Settings:
     token_lifetime_s: float = 300.0
     latency_ms: int = 0  # added to every product call, so a run can outlive a short token
+    # The product call after this many offers calls is held until its access token has
+    # expired (0: off): a token expires mid-run at a known point, without a latency race.
+    outlive_token_after: int = 0
     churn: bool = True  # offers evolve between calls (products with scripted offers never do)
     seed: int = 7
 
@@ -100,6 +103,7 @@ def create_app(
             token=None,
             expires=0.0,
             stats={"tokens_issued": 0, "tokens_refused": 0, "unauthorized": 0, "offers_calls": 0},
+            outlived=False,
         )
 
     def save() -> None:
@@ -166,6 +170,13 @@ def create_app(
         latency = st["settings"].latency_ms
         if latency:  # before the token check: a token can expire while a request is on its way
             time.sleep(latency / 1000)
+        with lock:
+            after = st["settings"].outlive_token_after
+            outlive = bool(after) and not st["outlived"] and st["stats"]["offers_calls"] >= after
+            st["outlived"] = st["outlived"] or outlive
+            expires = st["expires"]
+        while outlive and time.time() <= expires:  # this request outlives its token
+            time.sleep(0.02)
         with lock:
             if not token_valid(request.headers.get("Bearer")):
                 st["stats"]["unauthorized"] += 1

@@ -17,8 +17,13 @@ def test_proxies_and_ca_bundle_are_resolved_once(monkeypatch: pytest.MonkeyPatch
     assert session.trust_env is False
     assert session.proxies["https"] == "http://proxy.internal:3128"
     assert session.verify == "/etc/ssl/corp.pem"
-    monkeypatch.setenv("HTTPS_PROXY", "http://changed:1")  # no longer read per request
-    assert session.proxies["https"] == "http://proxy.internal:3128"
+    # Changed afterwards: what a request would use (requests merges the environment into
+    # each request here when it still trusts it) keeps the values read once.
+    monkeypatch.setenv("HTTPS_PROXY", "http://changed:1")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/changed.pem")
+    used = session.merge_environment_settings("https://api.example.com/items", {}, None, None, None)
+    assert used["proxies"]["https"] == "http://proxy.internal:3128"
+    assert used["verify"] == "/etc/ssl/corp.pem"
 
 
 def test_no_proxy_hosts_get_no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:

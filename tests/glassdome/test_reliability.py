@@ -122,23 +122,27 @@ def _bookmark(env: dict[str, str]) -> str | None:
     return bookmark.get("replication_key_value")
 
 
+HOLD_AFTER = 1300  # Glassdome holds every write once it has this many products
+
+
 def _kill_target_once_writing(process: subprocess.Popen[str], glassdome: GlassdomeApi) -> None:
+    """Kill -9 the target once Glassdome holds its writes: always mid-run, at a known point."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        if len(glassdome.products()) > 1300:
+        if len(glassdome.products()) >= HOLD_AFTER:
             for child in psutil.Process(process.pid).children(recursive=True):
                 if "target-glassdome" in " ".join(child.cmdline()):
                     os.kill(child.pid, signal.SIGKILL)
                     return
         time.sleep(0.05)
-    pytest.fail("the target never got going, or finished before it could be killed")
+    pytest.fail("the target ended or stalled before Glassdome held its writes")
 
 
 def test_kill_9_mid_run_then_rerun_converges_and_state_is_never_ahead(
     flow_env: dict[str, str], glassdome: GlassdomeApi, mes_url: str
 ) -> None:
     mes.generate(mes_url, orders=2500, materials=2500)
-    glassdome.faults(latency_ms=150)  # about 0.7 products/ms: time to kill it mid-run
+    glassdome.faults(hold_after=HOLD_AFTER)  # the run cannot end before the kill
     env = {
         **flow_env,
         "TARGET_GLASSDOME_BATCH_SIZE_ROWS": "400",
@@ -185,7 +189,7 @@ def test_record_mode_kill_9_leaves_a_bookmark_never_ahead(
     """Without batch_config the tap sends RECORDs with a bookmark every 1,000 rows, and the
     target emits STATE after each written batch: a killed run resumes close to the kill."""
     mes.generate(mes_url, orders=2500, materials=2500)
-    glassdome.faults(latency_ms=150)
+    glassdome.faults(hold_after=HOLD_AFTER)
     env = {
         **flow_env,
         "TARGET_GLASSDOME_BATCH_SIZE_ROWS": "400",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import uuid
@@ -137,9 +138,10 @@ def test_token_expiry_mid_run_is_survived(
     sync_settings: Callable[..., SyncSettings],
     tmp_path: Path,
 ) -> None:
-    # 10 calls (5 registrations, 5 offers) of >= 250 ms each against a 0.6 s token.
-    offers_admin.settings(token_lifetime_s=0.6, latency_ms=250)
-    outcomes = run(sync_settings(token_lifetime_s=0.6), pipelines_dir_=tmp_path / "p")
+    # The service holds the call after the second offers call until its token has expired:
+    # the token expires mid-run, whatever the machine's speed.
+    offers_admin.settings(token_lifetime_s=1.0, outlive_token_after=2)
+    outcomes = run(sync_settings(token_lifetime_s=1.0), pipelines_dir_=tmp_path / "p")
     assert [o.status for o in outcomes] == ["ok"] * 5
     stats = offers_admin.stats()
     assert stats["tokens_issued"] >= 2
@@ -182,31 +184,58 @@ def test_one_token_at_a_time_a_second_holder_waits(
     assert offers_admin.stats()["tokens_refused"] >= 2
 
 
-def test_refresh_token_never_in_logs(
-    offers_admin: OffersAdmin, aggregator_db: str, meltano_env: dict[str, str], tmp_path: Path
-) -> None:
-    env = {
+def offers_env(meltano_env: dict[str, str], aggregator_db: str, data_dir: Path) -> dict[str, str]:
+    return {
         **meltano_env,
         "AGGREGATOR_DATABASE_URL": aggregator_db,
         "OFFERS_REFRESH_TOKEN": REFRESH_TOKEN,
-        "DLT_DATA_DIR": str(tmp_path / "dlt"),
-        "LOG_LEVEL": "DEBUG",
+        "DLT_DATA_DIR": str(data_dir),
+        "LOG_LEVEL": "DEBUG",  # the most verbose logs must not show the secret either
         "RUNTIME__LOG_LEVEL": "DEBUG",
     }
-    offers_admin.settings(token_lifetime_s=1.0)
+
+
+def assert_no_secret(output: str, *secrets: str) -> None:
+    for secret in (REFRESH_TOKEN, *secrets):
+        assert secret not in output
+
+
+def test_meltano_run_then_info_shows_the_last_run(
+    offers_admin: OffersAdmin, aggregator_db: str, meltano_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = offers_env(meltano_env, aggregator_db, tmp_path / "dlt")
     first = run_meltano("run", "offers", env=env)
     assert first.returncode == 0, first.stderr[-3000:]
+    info = run_meltano("invoke", "dlt:offers-info", env=env)
+    assert "last_run" in info.stdout + info.stderr
+    assert_no_secret(first.stdout + first.stderr + info.stdout + info.stderr)
+
+
+def test_a_failed_product_makes_the_run_exit_non_zero(
+    offers_admin: OffersAdmin,
+    aggregator_db: str,
+    meltano_env: dict[str, str],
+    sync_settings: Callable[..., SyncSettings],
+    tmp_path: Path,
+) -> None:
+    env = offers_env(meltano_env, aggregator_db, tmp_path / "dlt")
+    run(sync_settings(), pipelines_dir_=tmp_path / "p")  # registers the products
+    offers_admin.expire_token()  # the next run gets its own token at once
     offers_admin.fault(P2, 500)
-    offers_admin.expire_token()
-    second = run_meltano("run", "dlt:offers", env=env)
-    assert second.returncode != 0  # a failed product makes the run exit non-zero
-    assert "product failed" in second.stderr
+    failed = run_meltano("run", "dlt:offers", env=env)
+    assert failed.returncode != 0
+    assert "product failed" in failed.stderr
+    assert_no_secret(failed.stdout + failed.stderr)
+
+
+def test_a_wrong_refresh_token_stops_with_one_line_naming_it(
+    offers_admin: OffersAdmin, aggregator_db: str, meltano_env: dict[str, str], tmp_path: Path
+) -> None:
     wrong = subprocess.run(
         [sys.executable, "-m", "pipelines.offers"],
         env={
-            **env,
+            **offers_env(meltano_env, aggregator_db, tmp_path / "dlt"),
             "OFFERS_REFRESH_TOKEN": "wrong-refresh-token-42",
-            "DLT_DATA_DIR": str(tmp_path / "other"),
         },
         capture_output=True,
         text=True,
@@ -215,15 +244,31 @@ def test_refresh_token_never_in_logs(
     )
     assert wrong.returncode == 1
     assert "rejected the refresh token" in wrong.stderr
-    info = run_meltano("invoke", "dlt:offers-info", env=env)
-    assert "last_run" in info.stdout + info.stderr
-    for output in (
-        first.stdout + first.stderr,
-        second.stdout + second.stderr,
-        wrong.stdout + wrong.stderr,
-        info.stdout + info.stderr,
-    ):
-        assert REFRESH_TOKEN not in output
-        assert "wrong-refresh-token-42" not in output
+    assert_no_secret(wrong.stdout + wrong.stderr, "wrong-refresh-token-42")
+
+
+def test_the_cached_access_token_is_private_and_never_logged(
+    offers_admin: OffersAdmin, aggregator_db: str, meltano_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A run after the service expired the cached token: a new one is fetched, cached 0600."""
+    env = offers_env(meltano_env, aggregator_db, tmp_path / "dlt")
+    offers_admin.settings(token_lifetime_s=1.0)
+    runs = []
+    for _ in range(2):
+        runs.append(
+            subprocess.run(
+                [sys.executable, "-m", "pipelines.offers"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        )
+        offers_admin.expire_token()
+    assert [r.returncode for r in runs] == [0, 0], runs[-1].stderr[-3000:]
     cache = tmp_path / "dlt" / "offers" / "access-token.json"
-    assert cache.stat().st_mode & 0o077 == 0  # the cached access token is private to its owner
+    assert cache.stat().st_mode & 0o077 == 0  # private to its owner
+    token = json.loads(cache.read_text())["access_token"]
+    for done in runs:
+        assert_no_secret(done.stdout + done.stderr, token)

@@ -120,6 +120,8 @@ def test_kill_mid_load_then_rerun_equals_source(
         if loaded >= 4_000:
             break
         time.sleep(0.05)
+    else:
+        pytest.fail(f"the target loaded {loaded} rows in 60 s; the kill needs a partial load")
     os.kill(target.pid, signal.SIGKILL)
     target.wait(timeout=30)
     assert target.returncode == -signal.SIGKILL

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
-from target_postgres.columns import IncompatibleColumnTypeError
+from target_postgres.columns import ColumnNameClashError, IncompatibleColumnTypeError
 
 from tests.target_postgres.conftest import query, record, run_target, schema_message
 
@@ -113,3 +118,35 @@ def test_a_property_that_disappears_keeps_its_column_and_data(
     v2 = {"id": {"type": "integer"}, "n": {"type": "integer"}}
     run_target(config, [schema_message("notes", v2, ["id"]), record("notes", {"id": 1, "n": 2})])
     assert query(warehouse_url, f'SELECT id, note, n FROM "{schema}".notes') == [(1, "keep me", 2)]
+
+
+def test_properties_that_differ_only_in_case_stop_the_run_naming_both(
+    config: dict, warehouse_url: str, schema: str, tmp_path: Path
+) -> None:
+    props = {"id": {"type": "integer"}, "clientName": {"type": "string"}}
+    props["clientname"] = {"type": "string"}
+    messages = [
+        schema_message("clients", props, ["id"]),
+        record("clients", {"id": 1, "clientName": "A", "clientname": "a"}),
+    ]
+    with pytest.raises(ColumnNameClashError) as raised:
+        run_target(config, messages)
+    assert raised.value.properties == ["clientName", "clientname"]
+    assert raised.value.column == "clientname"
+    assert query(
+        warehouse_url, "SELECT count(*) FROM pg_tables WHERE schemaname = %s", (schema,)
+    ) == [(0,)]
+    # The console entry point: one readable line naming both, exit 1, no stack trace.
+    config_path = tmp_path / "target.json"
+    config_path.write_text(json.dumps(config))
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "target-postgres"), "--config", str(config_path)],
+        input="".join(json.dumps(m) + "\n" for m in messages),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "'clientName' and 'clientname'" in done.stderr
+    assert "Traceback" not in done.stderr

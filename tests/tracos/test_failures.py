@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -74,10 +75,23 @@ def test_mongo_restarted_mid_run(
         [str(VENV_BIN / "meltano"), "run", "tracos-inbound"],
         cwd=Path(__file__).resolve().parents[2],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
+    lines: list[str] = []
+    noticed = threading.Event()  # the run retried against the stopped Mongo, or ended
+
+    def read_stderr() -> None:
+        assert run.stderr is not None
+        for line in run.stderr:
+            lines.append(line)
+            if "retry " in line or "tracos unavailable" in line:
+                noticed.set()
+        noticed.set()
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
     deadline = time.monotonic() + 90
     while (
         flow.workorders.count_documents({}) == 0
@@ -85,11 +99,15 @@ def test_mongo_restarted_mid_run(
         and run.poll() is None
     ):
         time.sleep(0.05)
+    assert flow.workorders.count_documents({}) > 0, "the run wrote nothing in 90 s"
     assert run.poll() is None, "the run ended before Mongo could be restarted"
     own_mongo.stop()
-    time.sleep(1.0)
+    # Mongo stays down until the run has met the outage (a retry), however fast it is.
+    assert noticed.wait(timeout=120), "the run neither retried nor ended with Mongo down"
     own_mongo.start()
-    _, stderr = run.communicate(timeout=180)
+    run.wait(timeout=180)
+    reader.join(timeout=30)
+    stderr = "".join(lines)
     if run.returncode != 0:  # failing is allowed, but cleanly (recovering is the usual outcome)
         assert "tracos unavailable" in stderr
         assert "Traceback" not in stderr

@@ -1,10 +1,6 @@
 """singer-sdk standard tap suite for tap-client-json, over the committed sample files.
 
-tap-tracos is not wired in: the suite's config is fixed at import time, before the session
-sandbox gives Mongo a port; its behaviour is covered by the end-to-end tests. The target
-suites are not wired in either: they send fixed sample streams without one key property and
-without `updatedAt`, which target-tracos rejects by design and target-client-json cannot name
-files from.
+The suites of tap-tracos, target-tracos and target-client-json are in test_sdk_suites.py.
 """
 
 from __future__ import annotations

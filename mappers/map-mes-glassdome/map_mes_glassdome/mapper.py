@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import typing as t
+from dataclasses import dataclass, field
 
 from connector_kit import batches, logs
 from connector_kit.config_files import run_cli
 from singer_sdk import InlineMapper
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader, MsgSpecWriter
-from singer_sdk.helpers._batch import BaseBatchFileEncoding, SDKBatchMessage
-from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage, StateMessage
+from singer_sdk.singerlib import (
+    Message,
+    RecordMessage,
+    SchemaMessage,
+    SingerMessageType,
+    StateMessage,
+)
 from typing_extensions import override
 
 from map_mes_glassdome.translation import (
@@ -20,6 +26,19 @@ from map_mes_glassdome.translation import (
     product_fields,
     to_product,
 )
+
+
+@dataclass
+class BatchMessage(Message):
+    """A Singer BATCH message with a plain encoding dict, built on the public `Message`
+    (the SDK's own class is in the private `singer_sdk.helpers._batch`)."""
+
+    stream: str
+    encoding: dict[str, t.Any]
+    manifest: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.type = SingerMessageType.BATCH
 
 
 class MesToGlassdomeMapper(InlineMapper):
@@ -126,9 +145,9 @@ class MesToGlassdomeMapper(InlineMapper):
                 source.parent, f"{self.output_stream}-from-{stream}", products
             )
             source.unlink(missing_ok=True)
-            yield SDKBatchMessage(
+            yield BatchMessage(
                 stream=self.output_stream,
-                encoding=BaseBatchFileEncoding(**batches.JSONL_GZIP),
+                encoding=dict(batches.JSONL_GZIP),
                 manifest=[translated.as_uri()],
             )
 

@@ -256,7 +256,7 @@ def supports(stream: Any, batch_config: Any) -> bool:
     """Bulk COPY applies to PostgreSQL sources writing parquet or jsonl files locally."""
     fmt = str(getattr(batch_config.encoding, "format", ""))
     return (
-        stream.connector._engine.dialect.name == "postgresql"
+        stream.engine.dialect.name == "postgresql"
         and fmt in {"parquet", "jsonl"}
         and local_directory(batch_config.storage.root) is not None
     )
@@ -265,7 +265,7 @@ def supports(stream: Any, batch_config: Any) -> bool:
 def get_batches(stream: Any, batch_config: Any, context: Any) -> Iterator[tuple[Any, list[str]]]:
     """The stream's query (bookmark and lookback included) as BATCH files."""
     started = time.perf_counter()
-    engine = stream.connector._engine
+    engine = stream.engine
     directory = local_directory(batch_config.storage.root)
     assert directory is not None
     fmt = str(batch_config.encoding.format)

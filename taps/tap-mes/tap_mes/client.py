@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import typing as t
+from functools import cached_property
 
 import sqlalchemy as sa
 from singer_sdk.helpers.types import Context
@@ -33,6 +34,19 @@ class MesConnector(SQLConnector):
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg2://" + url.removeprefix("postgresql://")
         return url
+
+    @cached_property
+    def engine(self) -> sa.Engine:
+        """The one engine (and pool) of this connector, for our own reads.
+
+        The SDK's accessor is the private `_engine`; it gets this same engine through
+        `create_engine`, the documented override point (docs/sdk-internals.md).
+        """
+        return super().create_engine()
+
+    @override
+    def create_engine(self) -> sa.Engine:
+        return self.engine
 
 
 class MesStream(SQLStream):
@@ -67,8 +81,14 @@ class MesStream(SQLStream):
 
     @classmethod
     def stream_name(cls) -> str:
-        """The `name` a subclass declares (the SDK types `name` as per instance)."""
-        return str(cls.__dict__.get("name") or next(c.__dict__["name"] for c in cls.__mro__))
+        """The `name` the class or its nearest ancestor declares (the SDK's `name` is an
+        instance property, so the class attribute is read from the MRO)."""
+        for klass in cls.__mro__:
+            name = klass.__dict__.get("name")
+            if isinstance(name, str) and name:
+                return name
+        msg = f"{cls.__name__} declares no stream name"
+        raise TypeError(msg)
 
     @classmethod
     def catalog_entry_dict(cls) -> dict[str, t.Any]:
@@ -132,9 +152,13 @@ class MesStream(SQLStream):
             return bulk.get_batches(self, batch_config, context)
         return super().get_batches(batch_config, context)
 
+    @property
+    def engine(self) -> sa.Engine:
+        return t.cast(MesConnector, self.connector).engine
+
     @override
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
-        with self.connector._engine.connect() as conn:
+        with self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=FETCH_ROWS).execute(
                 self.build_query(context=context)
             )

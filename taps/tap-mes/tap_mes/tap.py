@@ -78,14 +78,16 @@ class TapMes(SQLTap):
         super().__init__(*args, **kwargs)
         logs.register_secret(str(self.config.get("sqlalchemy_url", "")))
         if int(self.config.get("lookback_seconds", 0)) < 0:
-            raise ConfigValidationError("lookback_seconds must be >= 0")
+            msg = "lookback_seconds must be >= 0"
+            raise ConfigValidationError(msg, errors=[msg])
 
     def stream_types(self) -> list[type[MesStream]]:
         """The table streams plus one per `custom_streams` entry."""
         stream_types: list[type[MesStream]] = [*STREAM_TYPES]
         for definition in self.config.get("custom_streams") or []:
             if definition["name"] in {s.stream_name() for s in stream_types}:
-                raise ConfigValidationError(f"custom stream {definition['name']!r} clashes")
+                msg = f"custom stream {definition['name']!r} clashes"
+                raise ConfigValidationError(msg, errors=[msg])
             stream_types.append(query_stream_type(definition))
         return stream_types
 

@@ -34,7 +34,8 @@ class UnsyncedDocumentsStream(Stream):
 
     @cached_property
     def mongo(self) -> Mongo:
-        return self._tap.mongo  # type: ignore[attr-defined]
+        """This stream's client, built from the tap's config (closed when the read ends)."""
+        return Mongo.from_config(self.config, self.logger)
 
     def _page(self, after: Any, size: int) -> list[dict[str, Any]]:
         collection = self.mongo.database[self.config.get("collection") or self.collection_name]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import sys
-from functools import cached_property
 from typing import Any
 
 from connector_kit import mongo
 from connector_kit.config_files import run_cli
 from connector_kit.logs import kv
-from connector_kit.mongo import Mongo, MongoUnavailableError
+from connector_kit.mongo import MongoUnavailableError
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from typing_extensions import override
@@ -46,10 +45,6 @@ class TapTracos(Tap):
             description="Documents per query page (memory bound and retry unit).",
         ),
     ).to_dict()
-
-    @cached_property
-    def mongo(self) -> Mongo:
-        return Mongo.from_config(self.config, self.logger)
 
     @override
     def discover_streams(self) -> list[WorkOrdersStream]:

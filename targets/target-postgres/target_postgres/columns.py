@@ -30,6 +30,29 @@ _ALIASES = {
 }
 
 
+class ColumnNameClashError(Exception):
+    """Two stream properties conform to one column name (e.g. `clientName`, `clientname`)."""
+
+    def __init__(self, stream: str, column: str, properties: list[str]) -> None:
+        self.stream, self.column, self.properties = stream, column, properties
+        names = " and ".join(repr(p) for p in properties)
+        super().__init__(
+            f"stream {stream!r}: properties {names} would both be column {column!r} "
+            "(column names are lowercased); rename one upstream, e.g. with a stream map "
+            "(nothing was loaded)"
+        )
+
+
+def check_name_clashes(stream: str, columns: list[Column]) -> None:
+    """Stop before loading when two properties conform to the same column name."""
+    by_name: dict[str, list[str]] = {}
+    for column in columns:
+        by_name.setdefault(column.name, []).append(column.prop)
+    for name, props in by_name.items():
+        if len(props) > 1:
+            raise ColumnNameClashError(stream, name, props)
+
+
 class IncompatibleColumnTypeError(Exception):
     """A column's existing type cannot hold the incoming type without losing data."""
 

@@ -16,7 +16,7 @@ from typing_extensions import override
 from upath import UPath
 
 from target_postgres import loader, staging, table
-from target_postgres.columns import Column, sql_type_for
+from target_postgres.columns import Column, check_name_clashes, sql_type_for
 from target_postgres.connector import TRANSIENT, PostgresConnector, connect
 from target_postgres.validation import CompiledValidator
 
@@ -60,7 +60,7 @@ class PostgresSink(SQLSink[PostgresConnector]):
     def setup(self) -> None:
         self._conn = connect(dict(self.config))
         self._columns = self.columns
-        self._check_conformed_names_not_duplicated({c.prop: c.name for c in self._columns})
+        check_name_clashes(self.stream_name, self._columns)
         upsert = self.load_method != loader.APPEND and bool(self.key_properties)
         key = list(self.key_properties) if upsert else []
         self._table = table.prepare(

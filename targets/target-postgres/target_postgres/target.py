@@ -16,7 +16,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.sql import SQLTarget
 from typing_extensions import override
 
-from target_postgres.columns import IncompatibleColumnTypeError
+from target_postgres.columns import ColumnNameClashError, IncompatibleColumnTypeError
 from target_postgres.sinks import PostgresSink
 
 
@@ -159,7 +159,12 @@ class TargetPostgres(SQLTarget):
         """Expected failures end with one error line and exit code 1, not a stack trace."""
         try:
             super().invoke(*args, **kwargs)
-        except (IncompatibleColumnTypeError, ConfigValidationError, psycopg2.Error) as exc:
+        except (
+            IncompatibleColumnTypeError,
+            ColumnNameClashError,
+            ConfigValidationError,
+            psycopg2.Error,
+        ) as exc:
             cls.logger.error("event=load_failed error=%s reason=%s", type(exc).__name__, exc)
             sys.exit(1)
 
