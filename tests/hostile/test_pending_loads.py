@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.partner_feeds import Feed, FeedStatus, make_pipeline, run
-from pipelines.partner_feeds.pipeline import landing_feeds
+from pipelines.partner_feeds.pipeline import file_rules, landing_feeds
 from pipelines.partner_feeds.registry import PartnerRegistry
 from pipelines.partner_feeds.source import partner_feeds_resource
 from tests.conftest import summaries
@@ -94,7 +94,7 @@ def test_a_refused_leftover_package_is_set_aside_even_when_its_file_is_gone(
     # a run extracted the poison feed and died before loading it; the file was then deleted
     poison = land(settings, "acme", "poison.csv", ACME_POISON)
     pipeline = make_pipeline(settings)
-    feed = landing_feeds(settings.landing_dir)
+    feed = landing_feeds(settings.landing_dir, rules=file_rules(settings))
     pipeline.extract(
         partner_feeds_resource(feed, PartnerRegistry.load(settings.registry_path), set(), [])
     )

@@ -4,8 +4,9 @@ Before: overriding target-client-json's outbound folder alone sent the journal t
 `tracos-mark-synced` still read `$DATA_OUTBOUND_DIR/.written.jsonl`: it reported synced=0 with
 rc 0 and the orders were exported again on every run. And outbound files were written 0600
 whatever the umask, so an ERP pickup account could not read them.
-Now the journal path is one value given to both (meltano/tracos.meltano.yml), a journal path
-that cannot be the target's fails loudly, and files follow the umask or `file_mode`.
+Now DATA_OUTBOUND_DIR is the one setting both read (a second value for the target alone is
+refused by meltano), a journal path that cannot be the target's fails loudly, and files
+follow the umask or `file_mode`.
 """
 
 from __future__ import annotations
@@ -24,23 +25,27 @@ from tests.tracos.conftest import Flow
 pytestmark = pytest.mark.e2e
 
 
-def test_overriding_the_target_folder_alone_still_acknowledges(flow: Flow) -> None:
+def test_overriding_the_target_folder_alone_fails_loudly_and_exports_nothing(flow: Flow) -> None:
+    """DATA_OUTBOUND_DIR is the one outbound setting: target-client-json and
+    tracos-mark-synced both read it. A second value for the target alone is refused by meltano
+    before any plugin starts, naming both variables, instead of acknowledging nothing."""
     flow.seed_tracos()
     elsewhere = flow.root / "pickup"
-    env = {"TARGET_CLIENT_JSON_OUTBOUND_DIR": str(elsewhere)}
 
-    first = flow.meltano("run", "tracos-outbound", **env)
+    result = flow.meltano("run", "tracos-outbound", TARGET_CLIENT_JSON_OUTBOUND_DIR=str(elsewhere))
 
-    assert first.returncode == 0, first.stderr[-3000:]
-    assert len(list(elsewhere.glob("*.json"))) == 10  # the files go where the override says
+    assert result.returncode != 0
+    assert "TARGET_CLIENT_JSON_OUTBOUND_DIR" in result.stderr
+    assert "DATA_OUTBOUND_DIR" in result.stderr
+    assert not elsewhere.exists()
+    assert flow.outbound_files() == {}
+    assert [d["isSynced"] for d in flow.documents().values()] == [False] * 10  # still to export
+
+    again = flow.meltano("run", "tracos-outbound")  # the one setting: exported and acknowledged
+
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert len(flow.outbound_files()) == 10
     assert [d["isSynced"] for d in flow.documents().values()] == [True] * 10
-    assert "acknowledged exported=10 synced=10" in first.stderr
-    written = {p.name: p.stat().st_mtime_ns for p in elsewhere.glob("*.json")}
-
-    second = flow.meltano("run", "tracos-outbound", **env)  # nothing is exported again
-
-    assert second.returncode == 0, second.stderr[-3000:]
-    assert {p.name: p.stat().st_mtime_ns for p in elsewhere.glob("*.json")} == written
 
 
 def test_a_journal_path_that_cannot_be_the_targets_fails_loudly(flow: Flow) -> None:

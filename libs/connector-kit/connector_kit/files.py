@@ -83,6 +83,19 @@ class FileCheck:
     stat: os.stat_result | None = None
 
 
+JOURNAL_NAME = ".written.jsonl"
+
+
+def outbound_journal(outbound_dir: str | Path) -> Path:
+    """Where the journal of written outbound files lives, for its writer and its reader alike.
+
+    In the seed's outbound folder (`DATA_OUTBOUND_DIR`) when that is set, whatever folder one
+    plugin was pointed at on its own; else in `outbound_dir`. So overriding the writer's
+    folder alone moves the files, and the acknowledgement still finds the journal.
+    """
+    return Path(os.environ.get("DATA_OUTBOUND_DIR") or outbound_dir) / JOURNAL_NAME
+
+
 def is_temporary(name: str) -> bool:
     return name.startswith(".") or name.lower().endswith(TEMPORARY_SUFFIXES)
 

@@ -7,6 +7,7 @@ the text. Parse errors carry the parser's first line only (never the quoted file
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -29,10 +30,50 @@ def _reason(error: Exception) -> str:
     return lines[0] if lines else type(error).__name__
 
 
+# An escape, read left to right so an escaped backslash is one unit: a surrogate pair, a
+# lone surrogate, or any other escape.
+_ESCAPE = re.compile(
+    rb"\\(?P<pair>u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|\\(?P<lone>u[dD][89a-fA-F][0-9a-fA-F]{2})"
+    rb"|\\."
+)
+_REPLACEMENT = rb"\ufffd"
+
+
+class _LoneSurrogates:
+    """The stream with each lone surrogate escape (`\\ud800` without its pair) as U+FFFD.
+
+    The C parser would turn one into `?`, a plain character that hides the change; U+FFFD is
+    the project's rule for text a destination cannot hold (connector_kit.pgtext).
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.carry = b""
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.stream.read(size)
+        data, self.carry = self.carry + chunk, b""
+        if chunk:  # hold back from the first escape the chunk may have cut, or whose pair
+            limit = len(data) - 12  # (the next 6 bytes) it has not seen yet
+            for match in _ESCAPE.finditer(data):
+                if match.end() > limit:
+                    data, self.carry = data[: match.start()], data[match.start() :]
+                    break
+            else:
+                if data.endswith(b"\\"):  # a backslash whose escaped character is to come
+                    data, self.carry = data[:-1], data[-1:]
+            if not data:
+                return self.read(size)
+        if b"\\" not in data:
+            return data
+        return _ESCAPE.sub(lambda m: _REPLACEMENT if m.group("lone") else m.group(0), data)
+
+
 class _Peeked:
     """The stream with its first bytes read to see the document's shape, then put back."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO | _LoneSurrogates) -> None:
         self.stream = stream
         head = stream.read(64)
         if head.startswith(_BOM):
@@ -81,7 +122,7 @@ class JsonRecords:
         self.count = 0
 
     def __iter__(self) -> Iterator[Any]:
-        peeked = _Peeked(self.stream)
+        peeked = _Peeked(_LoneSurrogates(self.stream))
         if not peeked.first:
             raise InvalidJson("invalid JSON: empty document")
         prefix = self._prefix(peeked.first)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from connector_kit import logs
+from connector_kit.files import outbound_journal
 from connector_kit.logs import kv, summary
 from connector_kit.mongo import Mongo, MongoUnavailableError
 from pymongo import UpdateOne
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mongo-uri", default=_setting("mongo_uri", "MONGO_URI"))
     outbound = _setting("outbound_dir", "DATA_OUTBOUND_DIR")
     default_journal = _setting("journal_path") or (
-        str(Path(outbound) / ".written.jsonl") if outbound else None
+        str(outbound_journal(outbound)) if outbound else None
     )
     parser.add_argument(
         "--journal", default=default_journal, help="default: $DATA_OUTBOUND_DIR/.written.jsonl"

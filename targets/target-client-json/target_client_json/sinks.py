@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connector_kit.deadletter import DeadLetters
+from connector_kit.files import outbound_journal
 from connector_kit.logs import Progress, kv, summary
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
@@ -46,7 +47,7 @@ class JsonFileSink(BatchSink):
         self.version = self.config.get("version_property", "lastUpdateDate")
         self.folder = Path(self.config["outbound_dir"])
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.journal = Path(self.config.get("journal_path") or self.folder / ".written.jsonl")
+        self.journal = Path(self.config.get("journal_path") or outbound_journal(self.folder))
         self.file_mode = parse_file_mode(self.config.get("file_mode"))
         if self.file_mode is None:
             self.file_mode = umask_mode()  # read once: os.umask is process-wide
