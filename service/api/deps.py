@@ -1,0 +1,53 @@
+"""Dependencies the routes inject: settings, the engine, a read connection, the key check."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from service.core.config import Settings
+from service.core.db import read_connection
+from service.core.security import API_KEY_HEADER, check_api_key
+from service.products.registration import Registrar
+
+
+def settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def engine(request: Request) -> AsyncEngine:
+    return request.app.state.engine  # type: ignore[no-any-return]
+
+
+def registrar(request: Request) -> Registrar:
+    return request.app.state.registrar  # type: ignore[no-any-return]
+
+
+async def read_db(request: Request) -> AsyncIterator[AsyncConnection]:
+    async for conn in read_connection(request.app.state.engine):
+        yield conn
+
+
+service_key = APIKeyHeader(
+    name=API_KEY_HEADER,
+    scheme_name="ServiceKey",
+    description="The service key (SERVICE_API_KEY); writes and /api/ingest need it.",
+    auto_error=False,
+)
+
+
+async def require_service_key(
+    request: Request, key: Annotated[str | None, Security(service_key)]
+) -> None:
+    check_api_key(key, request.app.state.settings.service_api_key)
+
+
+SettingsDep = Annotated[Settings, Depends(settings)]
+EngineDep = Annotated[AsyncEngine, Depends(engine)]
+ReadDB = Annotated[AsyncConnection, Depends(read_db)]
+RegistrarDep = Annotated[Registrar, Depends(registrar)]
+ServiceKey = Depends(require_service_key)

@@ -1,0 +1,30 @@
+"""Health: 200 while the database answers, 503 JSON when it does not."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from service.api.deps import EngineDep
+from service.core.errors import DatabaseUnavailable, database_away, responses
+
+router = APIRouter(tags=["health"], responses=responses(503))
+
+
+class Health(BaseModel):
+    status: str = "ok"
+    database: str = "ok"
+
+
+@router.get("/health", summary="Database connectivity (product-aggregator.md)")
+@router.get("/api/health", summary="Health check (customer-data-pipeline.md)")
+async def health(engine: EngineDep) -> Health:
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        if database_away(exc):
+            raise DatabaseUnavailable("the database does not answer") from None
+        raise
+    return Health()
