@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
+import psycopg
 import sqlalchemy.exc
 from connector_kit import logs
 from connector_kit.logs import kv
@@ -17,7 +18,7 @@ from service.api.routes import customers, health, products
 from service.core import errors
 from service.core.access_log import RequestLog
 from service.core.config import Settings, load_settings
-from service.core.db import create_engine
+from service.core.db import create_pool
 from service.migrations import upgrade
 from service.products.registration import Registrar
 
@@ -39,7 +40,7 @@ def upgrade_schema(settings: Settings) -> None:
         attempts=8,
         initial_wait=0.5,
         max_wait=5,
-        retry_on=(sqlalchemy.exc.OperationalError,),
+        retry_on=(sqlalchemy.exc.OperationalError, psycopg.OperationalError),
         logger=log,
     )(upgrade, settings.libpq_url)
 
@@ -48,13 +49,14 @@ def upgrade_schema(settings: Settings) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     await anyio.to_thread.run_sync(upgrade_schema, settings)
-    app.state.engine = create_engine(settings)
+    app.state.pool = create_pool(settings)
+    await app.state.pool.open()
     app.state.registrar = Registrar(settings)
-    log.info("service ready %s", kv(database=settings.sqlalchemy_url.render_as_string()))
+    log.info("service ready %s", kv(database=settings.database.render_as_string()))
     try:
         yield
     finally:
-        await app.state.engine.dispose()
+        await app.state.pool.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -63,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logs.configure(settings.log_level)
     for secret in (settings.service_api_key, settings.offers_refresh_token):
         logs.register_secret(secret.get_secret_value())
-    logs.register_secret(settings.sqlalchemy_url.password)
+    logs.register_secret(settings.database.password)
 
     app = FastAPI(
         title="ELT connectors service",

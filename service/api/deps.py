@@ -1,4 +1,4 @@
-"""Dependencies the routes inject: settings, the engine, a read connection, the key check."""
+"""Dependencies the routes inject: settings, the pool, a connection, the key check."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.core.config import Settings
-from service.core.db import read_connection
+from service.core.db import Connection, Pool, connection
 from service.core.security import API_KEY_HEADER, check_api_key
 from service.products.registration import Registrar
 
@@ -19,16 +18,17 @@ def settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def engine(request: Request) -> AsyncEngine:
-    return request.app.state.engine  # type: ignore[no-any-return]
+def pool(request: Request) -> Pool:
+    return request.app.state.pool  # type: ignore[no-any-return]
 
 
 def registrar(request: Request) -> Registrar:
     return request.app.state.registrar  # type: ignore[no-any-return]
 
 
-async def read_db(request: Request) -> AsyncIterator[AsyncConnection]:
-    async for conn in read_connection(request.app.state.engine):
+async def db(request: Request) -> AsyncIterator[Connection]:
+    """A pooled connection for the request (autocommit; writes open a transaction on it)."""
+    async for conn in connection(request.app.state.pool):
         yield conn
 
 
@@ -47,7 +47,7 @@ async def require_service_key(
 
 
 SettingsDep = Annotated[Settings, Depends(settings)]
-EngineDep = Annotated[AsyncEngine, Depends(engine)]
-ReadDB = Annotated[AsyncConnection, Depends(read_db)]
+PoolDep = Annotated[Pool, Depends(pool)]
+DB = Annotated[Connection, Depends(db)]
 RegistrarDep = Annotated[Registrar, Depends(registrar)]
 ServiceKey = Depends(require_service_key)

@@ -57,7 +57,6 @@ class Settings(BaseSettings):
     service_port: int = Field(8080, ge=1, le=65535, description="Port to listen on")
     service_workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
     db_pool_size: int = Field(10, ge=1, description="Pooled connections per worker")
-    db_max_overflow: int = Field(10, ge=0, description="Extra connections under bursts")
     db_connect_timeout_s: int = Field(5, ge=1, description="Give up connecting after this")
     offers_register_timeout_s: float = Field(
         10.0, gt=0, description="How long POST /products waits for the offers service"
@@ -77,12 +76,13 @@ class Settings(BaseSettings):
         return value
 
     @cached_property
-    def sqlalchemy_url(self) -> URL:
+    def database(self) -> URL:
+        """DATABASE_URL normalised (SQLAlchemy form, for Alembic)."""
         return database_url(self.database_url)
 
     @cached_property
     def libpq_url(self) -> str:
-        return libpq_url(self.sqlalchemy_url)
+        return libpq_url(self.database)
 
 
 def load_settings(**overrides: object) -> Settings:

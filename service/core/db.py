@@ -1,48 +1,73 @@
-"""The one pooled database engine (SQLAlchemy 2.0 async over psycopg 3) and its connections."""
+"""The one pooled database engine: a psycopg 3 async connection pool.
+
+Queries are plain SQL beside each domain (service/customers, service/products); the schema is
+the Alembic history (service/migrations). A bare pool costs about a third of the CPU per query
+of SQLAlchemy's async layer (measured: 0.56 ms against 1.5 ms for a page of customers).
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
-from sqlalchemy import MetaData
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from connector_kit.logs import kv
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import AsyncConnectionPool
 
 from service.core.config import Settings
 
+Connection = AsyncConnection[DictRow]
+Pool = AsyncConnectionPool[Connection]
+RECONNECT_S = 10.0
+log = logging.getLogger("service.db")
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """One engine per worker process.
 
-    `pool_pre_ping` tests a pooled connection before lending it, so after a database restart
-    the first request reconnects instead of failing; `connect_timeout` bounds how long a
-    request waits for a database that is away before it answers 503.
+class _FirstLine(logging.Filter):
+    """libpq's connection errors carry a hint on a second line: one line per event."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = record.getMessage().split("\n", 1)[0], None
+        return True
+
+
+logging.getLogger("psycopg.pool").addFilter(_FirstLine())
+
+
+def _reconnect_failed(pool: Pool) -> None:
+    log.warning("database unreachable %s", kv(pool=pool.name, retry="on the next request"))
+
+
+def create_pool(settings: Settings) -> Pool:
+    """Opened by the app's lifespan; one per worker process.
+
+    Connections are in autocommit (reads need no BEGIN/ROLLBACK round trips; writes open
+    `conn.transaction()`), and each is checked before it is lent, so after a database restart
+    the first request reconnects instead of failing. While the database is away, a request
+    waits at most DB_CONNECT_TIMEOUT_S for a connection, then answers 503. The pool retries
+    a lost connection with a doubling delay; it gives that up after RECONNECT_S, so once the
+    database is back the next request's fresh attempt finds it within seconds.
     """
-    return create_async_engine(
-        settings.sqlalchemy_url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_connect_timeout_s,
-        pool_pre_ping=True,
-        pool_recycle=1800,
-        connect_args={
+    return AsyncConnectionPool(
+        settings.libpq_url,
+        min_size=min(2, settings.db_pool_size),
+        max_size=settings.db_pool_size,
+        timeout=settings.db_connect_timeout_s,
+        check=AsyncConnectionPool.check_connection,
+        reconnect_timeout=RECONNECT_S,
+        reconnect_failed=_reconnect_failed,
+        kwargs={
+            "autocommit": True,
+            "row_factory": dict_row,
             "connect_timeout": settings.db_connect_timeout_s,
             "application_name": "elt-service",
         },
+        open=False,
+        name="service",
     )
 
 
-async def read_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A pooled connection in autocommit: reads need no BEGIN/ROLLBACK round trips."""
-    async with engine.connect() as conn:
-        yield await conn.execution_options(isolation_level="AUTOCOMMIT")
-
-
-async def write_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A pooled connection in a transaction, committed when the request's work returns."""
-    async with engine.begin() as conn:
+async def connection(pool: Pool) -> AsyncIterator[Connection]:
+    async with pool.connection() as conn:
         yield conn
-
-
-# The service's tables, declared per domain (service/customers, service/products) on this
-# metadata; Alembic (service/migrations) owns their history.
-metadata = MetaData()

@@ -12,13 +12,13 @@ from http import HTTPStatus
 from typing import Any
 
 import psycopg
-import sqlalchemy.exc
 from connector_kit.logs import kv
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 log = logging.getLogger("service.errors")
 
@@ -73,16 +73,8 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def database_away(exc: BaseException) -> bool:
     """True for failures that mean "cannot reach the database", as opposed to a bad query."""
-    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(
-        exc,
-        sqlalchemy.exc.OperationalError
-        | sqlalchemy.exc.InterfaceError
-        | sqlalchemy.exc.TimeoutError  # pool exhausted
-        | psycopg.OperationalError
-        | ConnectionError,
-    )
+    # psycopg_pool's PoolTimeout (no connection within DB_CONNECT_TIMEOUT_S) is one too.
+    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError | ConnectionError)
 
 
 def body(name: str, details: str, status: int, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -94,6 +86,15 @@ def _status_name(status: int) -> str:
         return HTTPStatus(status).phrase.replace(" ", "").replace("-", "")
     except ValueError:
         return "Error"
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
 
 
 def _validation_details(exc: RequestValidationError) -> str:
@@ -122,10 +123,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        name = _status_name(exc.status_code)
-        return body(name, str(exc.detail), exc.status_code, exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route matching the path; FastAPI
+            # has one route per method, so gather them all.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return body(_status_name(exc.status_code), str(exc.detail), exc.status_code, headers)
 
-    @app.exception_handler(sqlalchemy.exc.SQLAlchemyError)
     @app.exception_handler(psycopg.Error)
     @app.exception_handler(ConnectionError)
     async def database_error(request: Request, exc: Exception) -> JSONResponse:

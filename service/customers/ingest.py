@@ -17,13 +17,12 @@ import psycopg2
 from connector_kit.logs import kv
 from dlt.destinations.exceptions import DestinationConnectionError
 from dlt.pipeline.exceptions import PipelineStepFailed
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pipelines.customers.pipeline import build_pipeline, run
 from pipelines.customers.settings import DEFAULT_DATASET, TABLE
 from pipelines.dlt_project import data_dir
 from service.core.config import Settings
+from service.core.db import Pool
 from service.core.errors import Conflict, DatabaseUnavailable, UpstreamFailed, first_line
 
 log = logging.getLogger("service.customers")
@@ -63,18 +62,20 @@ def load_customers(settings: Settings) -> int:
     return int(normalized.row_counts.get(TABLE, 0)) if normalized else 0
 
 
-async def ingest(engine: AsyncEngine, settings: Settings) -> int:
+async def ingest(pool: Pool, settings: Settings) -> int:
     """Run the pipeline in a thread while holding the ingest lock; 409 when another run holds it."""
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        if not await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": INGEST_LOCK}):
+    async with pool.connection() as conn:
+        locked = await (
+            await conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (INGEST_LOCK,))
+        ).fetchone()
+        if not (locked and locked["locked"]):
             raise Conflict("an ingest is already running; call again when it has finished")
         try:
             log.info("ingest start %s", kv(source=settings.customers_api_url))
             # not abandoned on cancel: a client that hangs up does not release the lock early
             rows = await anyio.to_thread.run_sync(load_customers, settings)
         finally:
-            await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": INGEST_LOCK})
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (INGEST_LOCK,))
     log.info("ingest end %s", kv(records_processed=rows))
     return rows
 

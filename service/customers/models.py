@@ -1,36 +1,28 @@
-"""The `customers` table as the customers dlt pipeline loads it, and its API shapes."""
+"""The API shapes of the customers the customers dlt pipeline loads (table: migration 0003)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, PlainSerializer
-from sqlalchemy import Column, Date, DateTime, Numeric, String, Table, Text
-
-
-from pipelines.customers.settings import DEFAULT_DATASET
-from service.core.db import metadata
-
-SCHEMA = DEFAULT_DATASET  # the pipeline's dataset: one Postgres schema
-
-customers = Table(
-    "customers",
-    metadata,
-    Column("customer_id", String(50), primary_key=True),
-    Column("first_name", String(100), nullable=False),
-    Column("last_name", String(100), nullable=False),
-    Column("email", String(255), nullable=False),
-    Column("phone", String(20)),
-    Column("address", Text),
-    Column("date_of_birth", Date),
-    Column("account_balance", Numeric(15, 2)),
-    Column("created_at", DateTime(timezone=False)),
-    schema=SCHEMA,
-)
+from pydantic import BaseModel, PlainSerializer, WithJsonSchema
 
 # DECIMAL(15,2) as a JSON number, as the seed's mock serves it (15 digits fit a double exactly).
 Money = Annotated[float, PlainSerializer(float, return_type=float)]
+
+# TIMESTAMP without zone, served as the mock serves it ("2023-06-28T15:47:14"): not RFC 3339
+# `date-time`, which needs an offset, so the document says what it is.
+LocalTimestamp = Annotated[
+    dt.datetime,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$",
+            "description": "ISO 8601 date and time without offset (the seed's TIMESTAMP)",
+            "examples": ["2023-06-28T15:47:14"],
+        }
+    ),
+]
 
 
 class Customer(BaseModel):
@@ -42,7 +34,7 @@ class Customer(BaseModel):
     address: str | None
     date_of_birth: dt.date | None
     account_balance: Money | None
-    created_at: dt.datetime | None
+    created_at: LocalTimestamp | None
 
 
 class CustomerPage(BaseModel):

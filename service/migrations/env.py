@@ -1,4 +1,8 @@
-"""Alembic environment: the database from `upgrade(url)` or DATABASE_URL; one transaction."""
+"""Alembic environment: the database from `upgrade(url)` or DATABASE_URL; one transaction.
+
+Revisions are written by hand (`alembic -c service/alembic.ini revision --rev-id 0004 -m ...`):
+the service queries with SQL, so there is no model metadata to autogenerate from.
+"""
 
 from __future__ import annotations
 
@@ -7,36 +11,18 @@ import os
 from alembic import context
 from sqlalchemy import create_engine, pool, text
 
-import service.customers.models
-import service.products.models  # noqa: F401  (their tables join the metadata)
 from service.core.config import database_url
-from service.core.db import metadata
 from service.migrations import LOCK_ID
 
 config = context.config
 raw_url = config.attributes.get("database_url") or os.environ.get("DATABASE_URL")
 if not raw_url:
     raise SystemExit("DATABASE_URL is not set")
-OWN_SCHEMAS = {None, service.customers.models.SCHEMA}
-
-
-def include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    """Autogenerate compares only our schemas and tables (dlt keeps its own beside them)."""
-    if type_ == "schema":
-        return name in OWN_SCHEMAS
-    if type_ == "table":
-        return any(t.name == name for t in metadata.sorted_tables)
-    return True
 
 
 def run_offline() -> None:
-    context.configure(
-        url=database_url(raw_url).render_as_string(hide_password=False),
-        target_metadata=metadata,
-        literal_binds=True,
-        include_schemas=True,
-        include_name=include_name,
-    )
+    """`alembic upgrade head --sql`: the SQL to apply, for review."""
+    context.configure(url=database_url(raw_url).render_as_string(hide_password=False))
     with context.begin_transaction():
         context.run_migrations()
 
@@ -44,12 +30,7 @@ def run_offline() -> None:
 def run_online() -> None:
     engine = create_engine(database_url(raw_url), poolclass=pool.NullPool)
     with engine.connect() as conn:
-        context.configure(
-            connection=conn,
-            target_metadata=metadata,
-            include_schemas=True,
-            include_name=include_name,
-        )
+        context.configure(connection=conn)
         # All pending revisions in one transaction (Postgres DDL is transactional), under an
         # advisory lock: the service and the offers pipeline may start at the same moment.
         with context.begin_transaction():

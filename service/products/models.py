@@ -1,4 +1,4 @@
-"""The aggregator's products and cached offers, and their API shapes."""
+"""The API shapes of the aggregator's products and cached offers (tables: migrations 0001-0002)."""
 
 from __future__ import annotations
 
@@ -6,37 +6,6 @@ import datetime as dt
 import uuid
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, Table, Text, func
-from sqlalchemy.dialects.postgresql import UUID
-
-from service.core.db import metadata
-
-products = Table(
-    "products",
-    metadata,
-    Column("id", UUID(as_uuid=True), primary_key=True),
-    Column("name", Text, nullable=False),
-    Column("description", Text),
-    # NULL until the offers service has accepted the product (the offers pipeline retries)
-    Column("registered_at", DateTime(timezone=True)),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
-
-offers = Table(
-    "offers",
-    metadata,
-    Column(
-        "product_id",
-        UUID(as_uuid=True),
-        ForeignKey("products.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("id", UUID(as_uuid=True), primary_key=True),
-    Column("price", Integer, nullable=False),
-    Column("items_in_stock", Integer, nullable=False),
-    Column("synced_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
 
 
 class ProductIn(BaseModel):

@@ -3,90 +3,74 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from sqlalchemy import delete, insert, literal_column, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from service.core.db import Connection
+from service.products.models import Offer, Product, ProductIn
 
-from service.products.models import Offer, Product, ProductIn, offers, products
-
-PRODUCT_COLUMNS = (
-    products.c.id,
-    products.c.name,
-    products.c.description,
-    products.c.registered_at.is_not(None).label("registered"),
-    products.c.created_at,
-    products.c.updated_at,
+PRODUCT = (
+    "id, name, description, registered_at IS NOT NULL AS registered, created_at, updated_at"
 )
 
 
-def _product(row: Any) -> Product:
-    return Product.model_validate(row, from_attributes=True)
+async def _product(conn: Connection, sql: str, params: tuple[object, ...]) -> Product | None:
+    row = await (await conn.execute(sql, params)).fetchone()
+    return Product.model_validate(row) if row else None
 
 
-async def create(conn: AsyncConnection, data: ProductIn) -> Product:
-    row = (
-        await conn.execute(
-            insert(products)
-            .values(id=uuid.uuid4(), name=data.name, description=data.description)
-            .returning(*PRODUCT_COLUMNS)
-        )
-    ).one()
-    return _product(row)
-
-
-async def one(conn: AsyncConnection, product_id: uuid.UUID) -> Product | None:
-    row = (await conn.execute(select(*PRODUCT_COLUMNS).where(products.c.id == product_id))).first()
-    return _product(row) if row else None
-
-
-async def listing(conn: AsyncConnection, limit: int, offset: int) -> list[Product]:
-    rows = await conn.execute(
-        select(*PRODUCT_COLUMNS).order_by(products.c.created_at, products.c.id).limit(limit).offset(offset)
+async def create(conn: Connection, data: ProductIn) -> Product:
+    product = await _product(
+        conn,
+        f"INSERT INTO products (id, name, description) VALUES (%s, %s, %s) RETURNING {PRODUCT}",
+        (uuid.uuid4(), data.name, data.description),
     )
-    return [_product(row) for row in rows]
+    assert product is not None  # INSERT ... RETURNING returns the row
+    return product
 
 
-async def replace(conn: AsyncConnection, product_id: uuid.UUID, data: ProductIn) -> Product | None:
-    row = (
-        await conn.execute(
-            update(products)
-            .where(products.c.id == product_id)
-            .values(name=data.name, description=data.description, updated_at=literal_column("now()"))
-            .returning(*PRODUCT_COLUMNS)
-        )
-    ).first()
-    return _product(row) if row else None
+async def one(conn: Connection, product_id: uuid.UUID) -> Product | None:
+    return await _product(conn, f"SELECT {PRODUCT} FROM products WHERE id = %s", (product_id,))
 
 
-async def remove(conn: AsyncConnection, product_id: uuid.UUID) -> bool:
+async def listing(conn: Connection, limit: int, offset: int) -> list[Product]:
+    cursor = await conn.execute(
+        f"SELECT {PRODUCT} FROM products ORDER BY created_at, id LIMIT %s OFFSET %s",
+        (limit, offset),
+    )
+    return [Product.model_validate(row) for row in await cursor.fetchall()]
+
+
+async def replace(conn: Connection, product_id: uuid.UUID, data: ProductIn) -> Product | None:
+    return await _product(
+        conn,
+        "UPDATE products SET name = %s, description = %s, updated_at = now()"
+        f" WHERE id = %s RETURNING {PRODUCT}",
+        (data.name, data.description, product_id),
+    )
+
+
+async def remove(conn: Connection, product_id: uuid.UUID) -> bool:
     """Delete the product; its offers go with it (ON DELETE CASCADE)."""
-    result = await conn.execute(delete(products).where(products.c.id == product_id))
-    return result.rowcount > 0
+    cursor = await conn.execute("DELETE FROM products WHERE id = %s", (product_id,))
+    return cursor.rowcount > 0
 
 
-async def mark_registered(conn: AsyncConnection, product_id: uuid.UUID) -> Product | None:
-    row = (
-        await conn.execute(
-            update(products)
-            .where(products.c.id == product_id, products.c.registered_at.is_(None))
-            .values(registered_at=literal_column("now()"))
-            .returning(*PRODUCT_COLUMNS)
-        )
-    ).first()
-    return _product(row) if row else await one(conn, product_id)
+async def mark_registered(conn: Connection, product_id: uuid.UUID) -> Product | None:
+    await conn.execute(
+        "UPDATE products SET registered_at = now() WHERE id = %s AND registered_at IS NULL",
+        (product_id,),
+    )
+    return await one(conn, product_id)
 
 
-async def cached_offers(conn: AsyncConnection, product_id: uuid.UUID) -> list[Offer] | None:
+async def cached_offers(conn: Connection, product_id: uuid.UUID) -> list[Offer] | None:
     """The product's offers as the last sync stored them; None when there is no such product."""
-    rows = (
-        await conn.execute(
-            select(offers.c.id, offers.c.price, offers.c.items_in_stock, offers.c.synced_at)
-            .select_from(products.outerjoin(offers, offers.c.product_id == products.c.id))
-            .where(products.c.id == product_id)
-            .order_by(offers.c.id)
-        )
-    ).all()
+    cursor = await conn.execute(
+        "SELECT o.id, o.price, o.items_in_stock, o.synced_at"
+        " FROM products p LEFT JOIN offers o ON o.product_id = p.id"
+        " WHERE p.id = %s ORDER BY o.id",
+        (product_id,),
+    )
+    rows = await cursor.fetchall()
     if not rows:
         return None
-    return [Offer.model_validate(row, from_attributes=True) for row in rows if row.id is not None]
+    return [Offer.model_validate(row) for row in rows if row["id"] is not None]

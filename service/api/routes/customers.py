@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from service.api.deps import EngineDep, ReadDB, ServiceKey, SettingsDep
+from service.api.deps import DB, PoolDep, ServiceKey, SettingsDep
 from service.core.errors import NotFound, responses
 from service.customers import queries
 from service.customers.ingest import ingest
@@ -26,13 +26,13 @@ PAGE_MAX = 1_000_000
     "One ingest at a time: a call while another runs answers 409 at once. "
     "A failing customer API answers 502 and leaves the table as it was.",
 )
-async def ingest_customers(engine: EngineDep, settings: SettingsDep) -> IngestResult:
-    return IngestResult(records_processed=await ingest(engine, settings))
+async def ingest_customers(pool: PoolDep, settings: SettingsDep) -> IngestResult:
+    return IngestResult(records_processed=await ingest(pool, settings))
 
 
 @router.get("/customers", summary="Customers from the database, paginated")
 async def list_customers(
-    db: ReadDB,
+    db: DB,
     page: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 1,
     limit: Annotated[int, Query(ge=1, le=LIMIT_MAX)] = 10,
 ) -> CustomerPage:
@@ -43,7 +43,7 @@ async def list_customers(
     "/customers/{customer_id}", responses=responses(404), summary="One customer by id"
 )
 async def get_customer(
-    db: ReadDB,
+    db: DB,
     customer_id: Annotated[str, Path(min_length=1, max_length=50, pattern=r"^[^\x00]+$")],
 ) -> CustomerOne:
     customer = await queries.one(db, customer_id)

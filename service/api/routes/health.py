@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel
-from sqlalchemy import text
-
-from service.api.deps import EngineDep
+from service.api.deps import PoolDep
 from service.core.errors import DatabaseUnavailable, database_away, responses
 
 router = APIRouter(tags=["health"], responses=responses(503))
@@ -19,10 +17,10 @@ class Health(BaseModel):
 
 @router.get("/health", summary="Database connectivity (product-aggregator.md)")
 @router.get("/api/health", summary="Health check (customer-data-pipeline.md)")
-async def health(engine: EngineDep) -> Health:
+async def health(pool: PoolDep) -> Health:
     try:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        async with pool.connection() as conn:
+            await conn.execute("SELECT 1")
     except Exception as exc:
         if database_away(exc):
             raise DatabaseUnavailable("the database does not answer") from None
