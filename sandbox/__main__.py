@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
         if not argv:
             parser.error("run needs a command: python -m sandbox run -- CMD [ARGS]")
-        os.execvpe(argv[0], argv, {**cfg.env, **cfg.service_env, **os.environ})
+        os.execvpe(argv[0], argv, {**cfg.env, **cfg.service_env, **os.environ})  # noqa: S606
     if args.command == "seed":
         started = time.perf_counter()
         sandbox.seed(cfg, args.orders, args.materials)

@@ -15,15 +15,15 @@ from service.products.registration import Registrar
 
 
 def settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 def pool(request: Request) -> Pool:
-    return request.app.state.pool  # type: ignore[no-any-return]
+    return request.app.state.pool
 
 
 def registrar(request: Request) -> Registrar:
-    return request.app.state.registrar  # type: ignore[no-any-return]
+    return request.app.state.registrar
 
 
 async def db(request: Request) -> AsyncIterator[Connection]:

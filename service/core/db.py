@@ -11,7 +11,6 @@ import logging
 from collections.abc import AsyncIterator
 
 from connector_kit.logs import kv
-
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool

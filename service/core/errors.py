@@ -77,7 +77,9 @@ def database_away(exc: BaseException) -> bool:
     return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError | ConnectionError)
 
 
-def body(name: str, details: str, status: int, headers: dict[str, str] | None = None) -> JSONResponse:
+def body(
+    name: str, details: str, status: int, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse({"error": name, "details": details}, status_code=status, headers=headers)
 
 

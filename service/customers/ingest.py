@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import cast
 
 import anyio.to_thread
+import dlt
 import psycopg2
 from connector_kit.logs import kv
 from dlt.destinations.exceptions import DestinationConnectionError
@@ -36,19 +38,19 @@ def pipelines_dir() -> Path:
 
 def load_customers(settings: Settings) -> int:
     """Run the pipeline (blocking); the number of customer rows it loaded."""
-    where = {"credentials": settings.libpq_url, "dataset_name": DEFAULT_DATASET}
     # A run whose load failed leaves its package pending, and dlt would load that one and
     # ignore the new extract. Each ingest reads the whole source, so the old package goes.
-    pending = build_pipeline("postgres", pipelines_dir_=pipelines_dir(), **where)
-    if pending.has_pending_data:
-        log.warning("ingest drops pending package %s", kv(pipeline=pending.pipeline_name))
-        pending.drop_pending_packages()
+    pipeline = build_pipeline("postgres", settings.libpq_url, DEFAULT_DATASET, pipelines_dir())
+    if pipeline.has_pending_data:
+        log.warning("ingest drops pending package %s", kv(pipeline=pipeline.pipeline_name))
+        pipeline.drop_pending_packages()
     try:
         info = run(
             settings.customers_api_url,
             destination="postgres",
+            credentials=settings.libpq_url,
+            dataset_name=DEFAULT_DATASET,
             pipelines_dir_=pipelines_dir(),
-            **where,
         )
     except PipelineStepFailed as exc:
         cause = _root(exc)
@@ -57,7 +59,7 @@ def load_customers(settings: Settings) -> int:
         if isinstance(cause, psycopg2.OperationalError | DestinationConnectionError):
             raise DatabaseUnavailable(f"loading failed: {_describe(cause)}") from None
         raise
-    trace = info.pipeline.last_trace if info.pipeline else None
+    trace = cast(dlt.Pipeline, info.pipeline).last_trace
     normalized = trace.last_normalize_info if trace else None
     return int(normalized.row_counts.get(TABLE, 0)) if normalized else 0
 

@@ -15,7 +15,7 @@ from service.core.config import database_url
 from service.migrations import LOCK_ID
 
 config = context.config
-raw_url = config.attributes.get("database_url") or os.environ.get("DATABASE_URL")
+raw_url: str = config.attributes.get("database_url") or os.environ.get("DATABASE_URL") or ""
 if not raw_url:
     raise SystemExit("DATABASE_URL is not set")
 

@@ -7,9 +7,7 @@ import uuid
 from service.core.db import Connection
 from service.products.models import Offer, Product, ProductIn
 
-PRODUCT = (
-    "id, name, description, registered_at IS NOT NULL AS registered, created_at, updated_at"
-)
+PRODUCT = "id, name, description, registered_at IS NOT NULL AS registered, created_at, updated_at"
 
 
 async def _product(conn: Connection, sql: str, params: tuple[object, ...]) -> Product | None:

@@ -14,15 +14,14 @@ import uuid
 
 import anyio
 import anyio.to_thread
-import requests
 from connector_kit.logs import kv
 from dlt.sources.helpers.requests import Client
 
-from pipelines.offers.auth import RefreshTokenRejected
-from pipelines.offers.client import OffersClient, ProductFailed
+from pipelines.offers.client import OffersClient
 from pipelines.offers.pipeline import token_cache_file
 from pipelines.offers.sync import SyncSettings, offers_client
 from service.core.config import Settings
+from service.core.errors import first_line
 from service.products.models import Product
 
 log = logging.getLogger("service.products")
@@ -51,7 +50,10 @@ class Registrar:
         try:
             with anyio.fail_after(self.timeout_s):
                 return await anyio.to_thread.run_sync(
-                    self._register, product.id, product.name, product.description,
+                    self._register,
+                    product.id,
+                    product.name,
+                    product.description,
                     abandon_on_cancel=True,
                 )
         except TimeoutError:
@@ -64,12 +66,10 @@ class Registrar:
     def _register(self, product_id: uuid.UUID, name: str, description: str | None) -> bool:
         try:
             done = self.client.register(str(product_id), name, description)
-        except (ProductFailed, RefreshTokenRejected, requests.RequestException) as exc:
-            log.warning("registration failed %s", kv(product_id=product_id, error=exc))
-            return False
-        except Exception as exc:  # e.g. the auth's retries giving up: the sync tries again
+        except Exception as exc:  # whatever failed here, the next sync registers the product
             log.warning(
-                "registration failed %s", kv(product_id=product_id, error=f"{type(exc).__name__}: {exc}")
+                "registration failed %s",
+                kv(product_id=product_id, error=f"{type(exc).__name__}: {first_line(exc)}"),
             )
             return False
         if not done:

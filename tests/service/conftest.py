@@ -40,9 +40,7 @@ class RunningService:
         headers = dict(kwargs.pop("headers", None) or {})  # type: ignore[call-overload]
         if key is not None:
             headers["X-API-Key"] = self.api_key if key == "default" else key
-        return self.session.request(
-            method, self.url + path, headers=headers, timeout=120, **kwargs
-        )
+        return self.session.request(method, self.url + path, headers=headers, timeout=120, **kwargs)
 
     def log(self) -> str:
         return self.log_file.read_text(encoding="utf-8", errors="replace")

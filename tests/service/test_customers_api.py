@@ -103,7 +103,9 @@ def test_failing_source_is_502_and_leaves_the_table(
     service.call("POST", "/api/ingest").raise_for_status()
     before = table(service)
     assert len(before) == 25
-    requests.put(f"{customers_api}/_sandbox/customers/CUST003", json={"last_name": "Changed"}, timeout=5)
+    requests.put(
+        f"{customers_api}/_sandbox/customers/CUST003", json={"last_name": "Changed"}, timeout=5
+    )
     requests.put(
         f"{customers_api}/_sandbox/faults", json={"fail_next": 1000, "status": 503}, timeout=5
     )
@@ -151,7 +153,8 @@ def test_no_key_or_token_in_the_log_and_no_trace(service: RunningService) -> Non
     service.call("POST", "/api/ingest", key="a-wrong-key-that-must-not-be-logged")
     service.call("GET", "/api/customers?limit=abc", key=None)
     log = service.log()
-    assert "request " in log and "request_id=" in log
+    assert "request " in log
+    assert "request_id=" in log
     assert service.api_key not in log
     assert "a-wrong-key-that-must-not-be-logged" not in log
     assert "sandbox-refresh-token" not in log

@@ -66,10 +66,19 @@ def test_fresh_database_gets_every_table(database: str) -> None:
     upgrade(database)
     assert current(database) == HEAD
     assert columns(database, "public", "products") == [
-        "id", "name", "description", "registered_at", "created_at", "updated_at"
+        "id",
+        "name",
+        "description",
+        "registered_at",
+        "created_at",
+        "updated_at",
     ]
     assert columns(database, "public", "offers") == [
-        "product_id", "id", "price", "items_in_stock", "synced_at"
+        "product_id",
+        "id",
+        "price",
+        "items_in_stock",
+        "synced_at",
     ]
     assert columns(database, "customer_data", "customers") == [
         "customer_id", "first_name", "last_name", "email", "phone", "address",

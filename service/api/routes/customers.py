@@ -39,9 +39,7 @@ async def list_customers(
     return await queries.page(db, page, limit)
 
 
-@router.get(
-    "/customers/{customer_id}", responses=responses(404), summary="One customer by id"
-)
+@router.get("/customers/{customer_id}", responses=responses(404), summary="One customer by id")
 async def get_customer(
     db: DB,
     customer_id: Annotated[str, Path(min_length=1, max_length=50, pattern=r"^[^\x00]+$")],

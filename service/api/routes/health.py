@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel
+
 from service.api.deps import PoolDep
 from service.core.errors import DatabaseUnavailable, database_away, responses
 

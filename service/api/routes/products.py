@@ -13,7 +13,6 @@ from service.products import queries
 from service.products.models import Offer, Product, ProductIn
 
 router = APIRouter(prefix="/products", tags=["products"], responses=responses(422, 503))
-WRITE = {"dependencies": [ServiceKey]}
 
 
 def _missing(product_id: uuid.UUID) -> NotFound:
@@ -27,7 +26,7 @@ def _missing(product_id: uuid.UUID) -> NotFound:
     summary="Create a product and register it with the offers service",
     description="The product is saved even when the offers service cannot be reached; it then "
     "shows `registered: false` and the next offers sync registers it.",
-    **WRITE,
+    dependencies=[ServiceKey],
 )
 async def create_product(data: ProductIn, pool: PoolDep, registrar: RegistrarDep) -> Product:
     # No connection is held while the offers service answers (up to OFFERS_REGISTER_TIMEOUT_S).
@@ -56,7 +55,12 @@ async def get_product(product_id: uuid.UUID, db: DB) -> Product:
     return product
 
 
-@router.put("/{product_id}", responses=responses(400, 401, 404), summary="Replace a product", **WRITE)
+@router.put(
+    "/{product_id}",
+    responses=responses(400, 401, 404),
+    summary="Replace a product",
+    dependencies=[ServiceKey],
+)
 async def replace_product(product_id: uuid.UUID, data: ProductIn, db: DB) -> Product:
     product = await queries.replace(db, product_id, data)
     if product is None:
@@ -70,7 +74,7 @@ async def replace_product(product_id: uuid.UUID, data: ProductIn, db: DB) -> Pro
     response_class=Response,
     responses=responses(401, 404),
     summary="Delete a product and its offers",
-    **WRITE,
+    dependencies=[ServiceKey],
 )
 async def delete_product(product_id: uuid.UUID, db: DB) -> None:
     if not await queries.remove(db, product_id):
