@@ -14,7 +14,7 @@ from connector_kit.logs import kv
 from connector_kit.retry import policy
 from fastapi import FastAPI
 
-from service.api.routes import customers, health, products
+from service.api.routes import customers, health, partners, products
 from service.core import errors
 from service.core.access_log import RequestLog
 from service.core.config import Settings, load_settings
@@ -63,8 +63,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; settings default to the environment (SettingsError names what is missing)."""
     settings = settings or load_settings()
     logs.configure(settings.log_level)
-    for secret in (settings.service_api_key, settings.offers_refresh_token):
-        logs.register_secret(secret.get_secret_value())
+    for secret in (
+        settings.service_api_key,
+        settings.offers_refresh_token,
+        settings.admin_api_key,
+        settings.app_secret_key,
+    ):
+        if secret is not None:
+            logs.register_secret(secret.get_secret_value())
     logs.register_secret(settings.database.password)
 
     app = FastAPI(
@@ -76,6 +82,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.add_middleware(RequestLog)
-    for router in (health.router, customers.router, products.router):
+    for router in (health.router, customers.router, products.router, partners.router):
         app.include_router(router)
     return app

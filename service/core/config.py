@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     offers_service_url: str = Field(description="Base URL of the offers service")
     offers_refresh_token: SecretStr = Field(description="Refresh token of the offers service")
     service_api_key: SecretStr = Field(description="X-API-Key that writes and /api/ingest need")
+    admin_api_key: SecretStr | None = Field(
+        None, description="X-Admin-Key of the partner admin endpoints (unset: they answer 503)"
+    )
+    app_secret_key: SecretStr | None = Field(
+        None, description="Server secret that partner API keys are hashed with (HMAC-SHA256)"
+    )
+    partner_feed_max_bytes: int = Field(
+        50 * 1024 * 1024, ge=1, description="Largest feed POST /partner/ingest accepts"
+    )
     log_level: str = Field("INFO", description="DEBUG adds stack traces to error lines")
     service_host: str = Field("127.0.0.1", description="Interface to listen on")
     service_port: int = Field(8080, ge=1, le=65535, description="Port to listen on")

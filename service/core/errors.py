@@ -63,6 +63,28 @@ class DatabaseUnavailable(ServiceError):
     status, name = 503, "DatabaseUnavailable"
 
 
+class NotConfigured(ServiceError):
+    """A feature whose settings are not set (e.g. ADMIN_API_KEY)."""
+
+    status, name = 503, "NotConfigured"
+
+
+class PayloadTooLarge(ServiceError):
+    status, name = 413, "PayloadTooLarge"
+
+
+class UnsupportedMediaType(ServiceError):
+    status, name = 415, "UnsupportedMediaType"
+
+
+class UnprocessableFeed(ServiceError):
+    status, name = 422, "UnprocessableFeed"
+
+
+class NotImplementedYet(ServiceError):
+    status, name = 501, "NotImplemented"
+
+
 # Documented on the routes, so /docs and the OpenAPI document show the error body.
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {

@@ -32,6 +32,7 @@ class RunningService:
     log_file: Path
     process: subprocess.Popen[bytes]
     session: requests.Session = field(default_factory=requests.Session)
+    admin_key: str = ""
 
     def call(
         self, method: str, path: str, *, key: str | None = "default", **kwargs: object
@@ -77,6 +78,8 @@ def start_service(
         "OFFERS_SERVICE_URL": sandbox_cfg.http_url("offers"),
         "OFFERS_REFRESH_TOKEN": OFFERS_REFRESH_TOKEN,
         "SERVICE_API_KEY": api_key,
+        "ADMIN_API_KEY": "adm-" + secrets.token_urlsafe(24),
+        "APP_SECRET_KEY": secrets.token_urlsafe(32),
         "SERVICE_PORT": str(port),
         "DLT_DATA_DIR": str(workdir / "dlt"),
         # dlt's retrying client: 2 attempts, short backoff, so a failing source answers fast
@@ -93,6 +96,7 @@ def start_service(
     service = RunningService(
         f"http://127.0.0.1:{port}", api_key, database_url, workdir / "dlt", log_file, process
     )
+    service.admin_key = env["ADMIN_API_KEY"]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
