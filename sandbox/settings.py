@@ -24,6 +24,8 @@ GLASSDOME_API_KEYS = {"pat_cp1_xoxo": "company_1", "pat_cp2_xoxo": "company_2"}
 GLASSDOME_API_KEY = "pat_cp1_xoxo"  # the sandbox credentials, as pinned in meltano.yml dev
 OFFERS_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105
 SERVICE_API_KEY = "sandbox-service-key"  # the service's X-API-Key under `make serve`
+SERVICE_ADMIN_KEY = "sandbox-admin-key"  # its X-Admin-Key (partner admin endpoints)
+SERVICE_SECRET_KEY = "sandbox-app-secret"  # noqa: S105  (partner keys are hashed with it)
 DATABASES = ("mes", "glassdome", "warehouse", "aggregator")
 
 
@@ -107,6 +109,8 @@ class SandboxConfig:
         return {
             "DATABASE_URL": self.postgres_url("aggregator"),
             "SERVICE_API_KEY": SERVICE_API_KEY,
+            "ADMIN_API_KEY": SERVICE_ADMIN_KEY,
+            "APP_SECRET_KEY": SERVICE_SECRET_KEY,
         }
 
 
