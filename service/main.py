@@ -14,6 +14,7 @@ from connector_kit.logs import kv
 from connector_kit.retry import policy
 from fastapi import FastAPI
 
+from service import jobs
 from service.api.routes import customers, health, partners, products
 from service.core import errors
 from service.core.access_log import RequestLog
@@ -52,10 +53,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.pool = create_pool(settings)
     await app.state.pool.open()
     app.state.registrar = Registrar(settings)
+    await jobs.queue.open_async(app.state.pool)  # jobs are deferred on the same pool
     log.info("service ready %s", kv(database=settings.database.render_as_string()))
     try:
         yield
     finally:
+        await jobs.queue.close_async()
         await app.state.pool.close()
 
 

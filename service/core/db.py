@@ -34,6 +34,10 @@ class _FirstLine(logging.Filter):
 logging.getLogger("psycopg.pool").addFilter(_FirstLine())
 
 
+async def _autocommit(conn: Connection) -> None:
+    await conn.set_autocommit(True)
+
+
 def _reconnect_failed(pool: Pool) -> None:
     log.warning("database unreachable %s", kv(pool=pool.name, retry="on the next request"))
 
@@ -56,8 +60,8 @@ def create_pool(settings: Settings) -> Pool:
         check=AsyncConnectionPool.check_connection,
         reconnect_timeout=RECONNECT_S,
         reconnect_failed=_reconnect_failed,
+        configure=_autocommit,  # not kwargs: procrastinate's listener adds its own autocommit
         kwargs={
-            "autocommit": True,
             "row_factory": dict_row,
             "connect_timeout": settings.db_connect_timeout_s,
             "application_name": "elt-service",

@@ -81,10 +81,6 @@ class UnprocessableFeed(ServiceError):
     status, name = 422, "UnprocessableFeed"
 
 
-class NotImplementedYet(ServiceError):
-    status, name = 501, "NotImplemented"
-
-
 # Documented on the routes, so /docs and the OpenAPI document show the error body.
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {

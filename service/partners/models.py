@@ -34,6 +34,11 @@ class UploadResult(BaseModel):
     error: str | None = None
 
 
+class Queued(BaseModel):
+    status: str = "queued"
+    job_id: int
+
+
 class Upload(BaseModel):
     job_id: int
     checksum: str

@@ -98,3 +98,21 @@ async def uploads_of(conn: Connection, partner_id: str, limit: int) -> list[Uplo
         (partner_id, limit),
     )
     return [Upload.model_validate(row) for row in await cursor.fetchall()]
+
+
+async def stored_feed(conn: Connection, job_id: int) -> tuple[str, str, bytes] | None:
+    """(partner, content type, raw bytes) of an upload."""
+    row = await (
+        await conn.execute(
+            "SELECT partner_id, content_type, content FROM partner_uploads WHERE id = %s",
+            (job_id,),
+        )
+    ).fetchone()
+    return (row["partner_id"], row["content_type"], bytes(row["content"])) if row else None
+
+
+async def mark_queued(conn: Connection, job_id: int) -> None:
+    await conn.execute(
+        "UPDATE partner_uploads SET status = 'queued' WHERE id = %s AND status = 'received'",
+        (job_id,),
+    )

@@ -33,6 +33,7 @@ class RunningService:
     process: subprocess.Popen[bytes]
     session: requests.Session = field(default_factory=requests.Session)
     admin_key: str = ""
+    env: dict[str, str] = field(default_factory=dict)  # what it was started with
 
     def call(
         self, method: str, path: str, *, key: str | None = "default", **kwargs: object
@@ -97,6 +98,7 @@ def start_service(
         f"http://127.0.0.1:{port}", api_key, database_url, workdir / "dlt", log_file, process
     )
     service.admin_key = env["ADMIN_API_KEY"]
+    service.env = {k: v for k, v in env.items() if k not in os.environ or os.environ[k] != v}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg2
@@ -16,12 +20,34 @@ pytestmark = pytest.mark.e2e
 FEEDS = Path(__file__).resolve().parents[2] / "sandbox" / "partner_feeds" / "feeds"
 ACME_CSV = (FEEDS / "acme" / "catalog-2025-03-03.csv").read_bytes()
 INITECH_JSON = (FEEDS / "initech" / "catalog.json").read_bytes()
+GLOBEX_CSV = (FEEDS / "globex" / "products.csv").read_bytes()
 MAX_BYTES = 4096
 
 
 @pytest.fixture(scope="module")
 def service(service_factory: Callable[..., RunningService]) -> RunningService:
     return service_factory(PARTNER_FEED_MAX_BYTES=str(MAX_BYTES))
+
+
+@pytest.fixture
+def start_worker() -> Iterator[Callable[[RunningService], subprocess.Popen[bytes]]]:
+    workers: list[subprocess.Popen[bytes]] = []
+
+    def start(service: RunningService) -> subprocess.Popen[bytes]:
+        log = (service.log_file.parent / "worker.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service.worker"],
+            env={**os.environ, **service.env},
+            stdout=log,
+            stderr=log,
+        )
+        workers.append(process)
+        return process
+
+    yield start
+    for process in workers:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def admin(service: RunningService, method: str, path: str, **kwargs: object) -> requests.Response:
@@ -123,20 +149,40 @@ def test_json_feed_and_partners_see_only_their_own(service: RunningService) -> N
 
 
 def test_bad_uploads(service: RunningService) -> None:
-    key = onboard(service, "globex")
+    key = onboard(service, "initrode")
     assert_error(upload(service, key, b"sku,name", "text/plain"), 415, "UnsupportedMediaType")
     assert_error(upload(service, key, b"x" * (MAX_BYTES + 1)), 413, "PayloadTooLarge")
     assert_error(upload(service, key, b"{not json", "application/json"), 422, "UnprocessableFeed")
     assert_error(upload(service, None, ACME_CSV), 401, "Unauthorized")  # type: ignore[arg-type]
     assert_error(upload(service, "pk_made_up", ACME_CSV), 401, "Unauthorized")
+
+
+def test_async_upload_is_processed_by_the_worker(
+    service: RunningService, start_worker: Callable[[RunningService], subprocess.Popen[bytes]]
+) -> None:
+    key = onboard(service, "globex")
     response = service.call(
         "POST",
         "/partner/ingest?async=1",
         key=key,
-        data=ACME_CSV,
+        data=GLOBEX_CSV,
         headers={"Content-Type": "text/csv"},
     )
-    assert_error(response, 501, "NotImplemented")
+    assert response.status_code == 202, response.text
+    job_id = response.json()["job_id"]
+    start_worker(service)  # a real worker process: `python -m service.worker`
+    deadline = time.monotonic() + 60
+    while True:
+        (job,) = service.call("GET", "/partner/audit", key=key).json()
+        if job["status"] not in ("queued", "received"):
+            break
+        assert time.monotonic() < deadline, "the worker did not process the job"
+        time.sleep(0.3)
+    assert job["job_id"] == job_id
+    assert job["status"] == "loaded"
+    assert len(catalog(service, "globex")) == job["rows_loaded"] > 0
+    again = upload(service, key, GLOBEX_CSV)
+    assert again.json() == {**again.json(), "status": "duplicate", "job_id": job_id}
 
 
 def test_rotate_and_revoke(service: RunningService) -> None:

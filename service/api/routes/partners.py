@@ -5,22 +5,30 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated
 
-import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request, status
+from fastapi.responses import JSONResponse
 
 from service.api.deps import DB, AdminKey, AppSecret, PartnerDep, PoolDep, SettingsDep
 from service.core.errors import (
     NotFound,
-    NotImplementedYet,
     PayloadTooLarge,
     UnprocessableFeed,
     UnsupportedMediaType,
     responses,
 )
 from service.core.security import new_partner_key, partner_key_hash
+from service.jobs import process_upload_task
 from service.partners import queries
-from service.partners.feeds import FORMATS, process_feed
-from service.partners.models import PARTNER_ID, PartnerIn, PartnerKey, Upload, UploadResult
+from service.partners.feeds import FORMATS
+from service.partners.models import (
+    PARTNER_ID,
+    PartnerIn,
+    PartnerKey,
+    Queued,
+    Upload,
+    UploadResult,
+)
+from service.partners.processing import process_upload
 
 router = APIRouter(prefix="/partner", tags=["partners"], responses=responses(401, 422, 503))
 PartnerId = Annotated[str, Path(pattern=PARTNER_ID)]
@@ -67,11 +75,16 @@ async def revoke_key(partner_id: PartnerId, db: DB) -> None:
 
 @router.post(
     "/ingest",
-    responses=responses(400, 413, 415, 501),
+    response_model=UploadResult,
+    responses={
+        202: {"model": Queued, "description": "async=1: queued for the worker"},
+        **responses(400, 413, 415),
+    },
     summary="Upload a CSV or JSON feed (body, by Content-Type) with the partner's key",
     description="The raw bytes are stored with their sha256 before anything else. The same "
     "bytes again answer `duplicate` with the first upload's job id and are not processed "
-    "again. `async=0` processes the feed now and answers its result.",
+    "again. `async=0` processes the feed now and answers its result; `async=1` answers 202 "
+    "with the job id, and the worker processes it (retried with backoff).",
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -88,12 +101,9 @@ async def upload_feed(
     pool: PoolDep,
     settings: SettingsDep,
     async_: Annotated[int, Query(alias="async", ge=0, le=1)] = 0,
-) -> UploadResult:
-    if async_:
-        raise NotImplementedYet("async=1 needs the durable job queue, which is not built yet")
+) -> UploadResult | JSONResponse:  # response_model: the 200
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    fmt = FORMATS.get(media_type)
-    if fmt is None:
+    if media_type not in FORMATS:
         raise UnsupportedMediaType(f"Content-Type must be one of {', '.join(FORMATS)}")
     content = await _read_body(request, settings.partner_feed_max_bytes)
     checksum = hashlib.sha256(content).hexdigest()
@@ -101,26 +111,15 @@ async def upload_feed(
         job_id, new = await queries.store_upload(conn, partner, checksum, media_type, content)
     if not new:
         return UploadResult(status="duplicate", job_id=job_id, checksum=checksum)
-    outcome = await anyio.to_thread.run_sync(process_feed, settings, partner, job_id, fmt, content)
-    async with pool.connection() as conn:
-        await queries.finish_upload(
-            conn,
-            job_id,
-            status=str(outcome.status),
-            rows_loaded=outcome.rows_loaded,
-            rows_rejected=outcome.rows_rejected,
-            error=outcome.error,
-        )
-    if str(outcome.status) == "failed":
-        raise UnprocessableFeed(f"job {job_id}: {outcome.error}")
-    return UploadResult(
-        status=str(outcome.status),
-        job_id=job_id,
-        checksum=checksum,
-        rows_loaded=outcome.rows_loaded,
-        rows_rejected=outcome.rows_rejected,
-        error=outcome.error,
-    )
+    if async_:
+        await process_upload_task.defer_async(job_id=job_id)
+        async with pool.connection() as conn:  # unless the worker has already finished it
+            await queries.mark_queued(conn, job_id)
+        return JSONResponse(Queued(job_id=job_id).model_dump(), status_code=202)
+    result = await process_upload(pool, settings, job_id)
+    if result.status == "failed":
+        raise UnprocessableFeed(f"job {job_id}: {result.error}")
+    return result
 
 
 @router.get("/audit", summary="The partner's own uploads and their results, newest first")
