@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import tempfile
 
 import uvicorn
 from connector_kit import logs
@@ -24,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", exc)
         return 2
     logs.configure(settings.log_level)
+    if settings.service_workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # the workers' per-process metrics are summed through files in this folder
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="service-metrics-")
     uvicorn.run(
         "service.main:create_app",
         factory=True,  # each worker process builds its own app, engine and pool

@@ -15,7 +15,7 @@ from connector_kit.retry import policy
 from fastapi import FastAPI
 
 from service import jobs
-from service.api.routes import customers, health, partners, products
+from service.api.routes import customers, health, metrics, partners, products
 from service.core import errors
 from service.core.access_log import RequestLog
 from service.core.config import Settings, load_settings
@@ -85,6 +85,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.add_middleware(RequestLog)
-    for router in (health.router, customers.router, products.router, partners.router):
+    for router in (
+        health.router,
+        customers.router,
+        products.router,
+        partners.router,
+        metrics.router,
+    ):
         app.include_router(router)
     return app

@@ -17,6 +17,7 @@ from connector_kit.logs import kv
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.core import errors
+from service.metrics import HTTP_LATENCY
 
 log = logging.getLogger("service.access")
 REQUEST_ID_HEADER = "x-request-id"
@@ -57,6 +58,11 @@ class RequestLog:
             response = errors.unexpected(rid, scope["method"], scope["path"], exc)
             await response(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            HTTP_LATENCY.labels(
+                scope["method"], getattr(route, "path", "unmatched"), str(status or 500)
+            ).observe(elapsed)
             log.info(
                 "request %s",
                 kv(
@@ -64,7 +70,7 @@ class RequestLog:
                     method=scope["method"],
                     path=scope["path"],
                     status=status or 500,
-                    duration_ms=f"{(time.perf_counter() - started) * 1000:.1f}",
+                    duration_ms=f"{elapsed * 1000:.1f}",
                 ),
             )
             request_id.reset(token)

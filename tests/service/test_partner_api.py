@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.service.conftest import RunningService
 from tests.service.test_customers_api import assert_error
@@ -207,3 +208,58 @@ def test_no_key_in_the_log(service: RunningService) -> None:
     assert key not in log
     assert service.admin_key not in log
     assert "Traceback" not in log
+
+
+def test_metrics_count_what_was_done(
+    service: RunningService, start_worker: Callable[[RunningService], subprocess.Popen[bytes]]
+) -> None:
+    assert_error(service.call("GET", "/metrics", key=None), 401, "Unauthorized")
+    key = onboard(service, "metrix")
+    good = b"sku,name,price,stock\nA-1,Apple,1.00,3\nB-2,Banana,2.50,0\n"
+    mixed = b"sku,name,price,stock\nC-3,Cherry,0.99,7\nD-4,Date,-1,2\n"
+    assert upload(service, key, good).json()["rows_loaded"] == 2
+    result = upload(service, key, mixed).json()
+    assert (result["rows_loaded"], result["rows_rejected"]) == (1, 1)
+    assert upload(service, key, b"[not json", "application/json").status_code == 422
+    queued = service.call(
+        "POST",
+        "/partner/ingest?async=1",
+        key=key,
+        data=b"sku,name,price,stock\nE-5,Elderberry,4.00,1\n",
+        headers={"Content-Type": "text/csv"},
+    )
+    assert queued.status_code == 202
+    start_worker(service)
+    deadline = time.monotonic() + 60
+    while service.call("GET", "/partner/audit", key=key).json()[0]["status"] in (
+        "queued",
+        "received",
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+
+    response = admin(service, "GET", "/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+    def value(name: str, **labels: str) -> float:
+        return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+    assert value("service_partner_feeds_total", partner="metrix", status="loaded") == 3
+    assert value("service_partner_feeds_total", partner="metrix", status="failed") == 1
+    assert value("service_partner_rows_total", partner="metrix", outcome="loaded") == 4
+    assert value("service_partner_rows_total", partner="metrix", outcome="rejected") == 1
+    assert value("service_jobs", task="process_upload", state="succeeded") >= 1
+    assert value("service_job_duration_seconds_count", task="process_upload") >= 1
+    ingests = value(
+        "service_http_request_duration_seconds_count",
+        method="POST",
+        route="/partner/ingest",
+        status="200",
+    )
+    assert ingests >= 2
