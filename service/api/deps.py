@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from service.core.config import Settings
 from service.core.db import Connection, Pool, connection
-from service.core.errors import NotConfigured, Unauthorized
+from service.core.errors import Forbidden, NotConfigured, Unauthorized
 from service.core.security import (
     ADMIN_KEY_HEADER,
     API_KEY_HEADER,
@@ -85,6 +85,8 @@ def _configured(value: SecretStr | None, variable: str) -> SecretStr:
 async def require_admin_key(
     request: Request, key: Annotated[str | None, Security(admin_key)]
 ) -> None:
+    if not key and request.headers.get(API_KEY_HEADER):
+        raise Forbidden(f"admin endpoints take the {ADMIN_KEY_HEADER} header, not a partner key")
     check_admin_key(key, _configured(request.app.state.settings.admin_api_key, "ADMIN_API_KEY"))
 
 

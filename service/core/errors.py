@@ -49,6 +49,10 @@ class Unauthorized(ServiceError):
     status, name = 401, "Unauthorized"
 
 
+class Forbidden(ServiceError):
+    status, name = 403, "Forbidden"
+
+
 class Conflict(ServiceError):
     status, name = 409, "Conflict"
 

@@ -39,6 +39,19 @@ class Queued(BaseModel):
     job_id: int
 
 
+class Job(BaseModel):
+    job_id: int
+    partner: str
+    status: str = Field(description="received, queued, loaded, failed or pending")
+    queue_status: str | None = Field(description="the queue's state (async jobs only)")
+    attempts: int | None
+    rows_loaded: int | None
+    rows_rejected: int | None
+    error: str | None
+    received_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
 class Upload(BaseModel):
     job_id: int
     checksum: str

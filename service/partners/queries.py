@@ -116,3 +116,51 @@ async def mark_queued(conn: Connection, job_id: int) -> None:
         "UPDATE partner_uploads SET status = 'queued' WHERE id = %s AND status = 'received'",
         (job_id,),
     )
+
+
+JOB = (
+    "u.id AS job_id, u.partner_id AS partner, u.status, u.rows_loaded, u.rows_rejected, u.error,"
+    " u.received_at, u.finished_at, q.status::text AS queue_status, q.attempts"
+)
+# The upload and its latest queue job (none for async=0 uploads).
+JOBS_FROM = (
+    " FROM partner_uploads u LEFT JOIN LATERAL ("
+    "   SELECT status, attempts FROM procrastinate_jobs"
+    "   WHERE task_name = 'process_upload' AND (args->>'job_id')::bigint = u.id"
+    "   ORDER BY id DESC LIMIT 1) q ON true"
+)
+
+
+async def jobs(
+    conn: Connection, status: str | None, partner: str | None, limit: int
+) -> list[dict[str, Any]]:
+    cursor = await conn.execute(
+        f"SELECT {JOB}{JOBS_FROM}"
+        " WHERE (%s::text IS NULL OR u.status = %s) AND (%s::text IS NULL OR u.partner_id = %s)"
+        " ORDER BY u.id DESC LIMIT %s",
+        (status, status, partner, partner, limit),
+    )
+    return list(await cursor.fetchall())
+
+
+async def job(conn: Connection, job_id: int) -> dict[str, Any] | None:
+    cursor = await conn.execute(f"SELECT {JOB}{JOBS_FROM} WHERE u.id = %s", (job_id,))
+    return await cursor.fetchone()
+
+
+async def requeue(conn: Connection, job_id: int) -> str | None:
+    """Mark an unfinished or failed upload queued again; its status before, None if missing."""
+    row = await (
+        await conn.execute(
+            "UPDATE partner_uploads u SET status = 'queued', error = NULL, finished_at = NULL"
+            " FROM partner_uploads old WHERE u.id = old.id AND u.id = %s AND u.status <> 'loaded'"
+            " RETURNING old.status",
+            (job_id,),
+        )
+    ).fetchone()
+    if row:
+        return str(row["status"])
+    existing = await (
+        await conn.execute("SELECT status FROM partner_uploads WHERE id = %s", (job_id,))
+    ).fetchone()
+    return str(existing["status"]) if existing else None

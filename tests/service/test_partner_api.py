@@ -98,9 +98,9 @@ def test_admin_endpoints_need_the_admin_key(service: RunningService) -> None:
             "POST", "/partner/partners", key=None, headers=headers, json={"id": "x", "name": "X"}
         )
         assert_error(response, 401, "Unauthorized")
-    # the service key is not the admin key
+    # an X-API-Key (partner or service key) is not the admin key: 403
     response = service.call("POST", "/partner/partners", json={"id": "x", "name": "X"})
-    assert_error(response, 401, "Unauthorized")
+    assert_error(response, 403, "Forbidden")
 
 
 def test_onboard_upload_duplicate_and_audit(service: RunningService) -> None:
@@ -263,3 +263,39 @@ def test_metrics_count_what_was_done(
         status="200",
     )
     assert ingests >= 2
+
+
+def test_admin_lists_inspects_and_requeues_jobs(
+    service: RunningService, start_worker: Callable[[RunningService], subprocess.Popen[bytes]]
+) -> None:
+    key = onboard(service, "jobsco")
+    loaded = upload(service, key, b"sku,name,price,stock\nJ-1,Jam,3.00,1\n").json()["job_id"]
+    failed = upload(service, key, b"{broken", "application/json")
+    assert failed.status_code == 422
+    failed_id = admin(service, "GET", "/partner/jobs?partner=jobsco&status=failed").json()[0][
+        "job_id"
+    ]
+
+    jobs = admin(service, "GET", "/partner/jobs?partner=jobsco").json()
+    assert [(j["job_id"], j["status"]) for j in jobs] == [(failed_id, "failed"), (loaded, "loaded")]
+    assert {j["partner"] for j in admin(service, "GET", "/partner/jobs").json()} >= {"jobsco"}
+    assert admin(service, "GET", f"/partner/jobs/{loaded}").json()["rows_loaded"] == 1
+    assert_error(admin(service, "GET", "/partner/jobs/999999"), 404, "NotFound")
+    assert_error(service.call("GET", "/partner/jobs", key=key), 403, "Forbidden")
+    assert_error(service.call("GET", "/partner/jobs", key=None), 401, "Unauthorized")
+
+    assert_error(admin(service, "POST", f"/partner/jobs/{loaded}/requeue"), 409, "Conflict")
+    assert_error(admin(service, "POST", "/partner/jobs/999999/requeue"), 404, "NotFound")
+    response = admin(service, "POST", f"/partner/jobs/{failed_id}/requeue")
+    assert response.status_code == 202
+    assert response.json() == {"status": "queued", "job_id": failed_id}
+    start_worker(service)
+    deadline = time.monotonic() + 60
+    while (job := admin(service, "GET", f"/partner/jobs/{failed_id}").json())["status"] == "queued":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    # run again by the worker: the same bytes fail the same way, with the reason kept
+    assert job["status"] == "failed"
+    assert job["queue_status"] == "succeeded"
+    assert job["attempts"] == 1
+    assert job["error"]

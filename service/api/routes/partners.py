@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from service.api.deps import DB, AdminKey, AppSecret, PartnerDep, PoolDep, SettingsDep
 from service.core.errors import (
+    Conflict,
     NotFound,
     PayloadTooLarge,
     UnprocessableFeed,
@@ -22,6 +23,7 @@ from service.partners import queries
 from service.partners.feeds import FORMATS
 from service.partners.models import (
     PARTNER_ID,
+    Job,
     PartnerIn,
     PartnerKey,
     Queued,
@@ -120,6 +122,49 @@ async def upload_feed(
     if result.status == "failed":
         raise UnprocessableFeed(f"job {job_id}: {result.error}")
     return result
+
+
+@router.get(
+    "/jobs",
+    dependencies=[AdminKey],
+    responses=responses(403),
+    summary="Jobs (uploads), newest first, by status and partner",
+)
+async def list_jobs(
+    db: DB,
+    status: Annotated[str | None, Query(max_length=20, pattern=r"^[a-z]+$")] = None,
+    partner: Annotated[str | None, Query(pattern=PARTNER_ID)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[Job]:
+    return [Job.model_validate(row) for row in await queries.jobs(db, status, partner, limit)]
+
+
+@router.get(
+    "/jobs/{job_id}", dependencies=[AdminKey], responses=responses(403, 404), summary="One job"
+)
+async def get_job(job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], db: DB) -> Job:
+    row = await queries.job(db, job_id)
+    if row is None:
+        raise NotFound(f"job {job_id} not found")
+    return Job.model_validate(row)
+
+
+@router.post(
+    "/jobs/{job_id}/requeue",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[AdminKey],
+    responses=responses(403, 404, 409),
+    summary="Queue a job that failed (or never finished) again, once its cause is fixed",
+)
+async def requeue_job(job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], pool: PoolDep) -> Queued:
+    async with pool.connection() as conn:
+        before = await queries.requeue(conn, job_id)
+    if before is None:
+        raise NotFound(f"job {job_id} not found")
+    if before == "loaded":
+        raise Conflict(f"job {job_id} has loaded its feed already")
+    await process_upload_task.defer_async(job_id=job_id)
+    return Queued(job_id=job_id)
 
 
 @router.get("/audit", summary="The partner's own uploads and their results, newest first")
