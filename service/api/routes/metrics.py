@@ -9,7 +9,7 @@ from service.api.deps import DB, AdminKey
 from service.core.errors import responses
 from service.metrics import database_metrics, exposition
 
-router = APIRouter(tags=["metrics"], responses=responses(401, 503))
+router = APIRouter(tags=["metrics"], responses=responses(401, 403, 503))
 
 
 @router.get(

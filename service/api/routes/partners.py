@@ -40,7 +40,7 @@ PartnerId = Annotated[str, Path(pattern=PARTNER_ID)]
     "/partners",
     status_code=status.HTTP_201_CREATED,
     dependencies=[AdminKey],
-    responses=responses(400, 409),
+    responses=responses(400, 403, 409),
     summary="Onboard a partner; its API key is in this answer and nowhere else",
 )
 async def onboard(data: PartnerIn, db: DB, secret: AppSecret) -> PartnerKey:
@@ -52,7 +52,7 @@ async def onboard(data: PartnerIn, db: DB, secret: AppSecret) -> PartnerKey:
 @router.post(
     "/partners/{partner_id}/key",
     dependencies=[AdminKey],
-    responses=responses(404),
+    responses=responses(403, 404),
     summary="Rotate the partner's key: the old one fails at once",
 )
 async def rotate_key(partner_id: PartnerId, db: DB, secret: AppSecret) -> PartnerKey:
@@ -67,7 +67,7 @@ async def rotate_key(partner_id: PartnerId, db: DB, secret: AppSecret) -> Partne
     "/partners/{partner_id}/key",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[AdminKey],
-    responses=responses(404),
+    responses=responses(403, 404),
     summary="Revoke the partner's key: it gets 401 from now on",
 )
 async def revoke_key(partner_id: PartnerId, db: DB) -> None:
