@@ -8,6 +8,7 @@ import sys
 
 import anyio.to_thread
 from connector_kit import logs
+from connector_kit.logs import kv
 
 from service import jobs
 from service.core.config import SettingsError, load_settings
@@ -24,12 +25,13 @@ async def run() -> None:
     pool = create_pool(settings)
     await pool.open()
     jobs.runtime = jobs.Runtime(settings, pool)
+    if settings.sync_schedule:
+        jobs.schedule_offers_sync(settings.sync_schedule)
+        log.info("offers sync scheduled %s", kv(schedule=settings.sync_schedule))
     try:
         async with jobs.queue.open_async(pool):
             log.info("worker ready")
-            await jobs.queue.run_worker_async(
-                queues=[jobs.FEEDS_QUEUE], install_signal_handlers=True
-            )
+            await jobs.queue.run_worker_async(queues=jobs.QUEUES, install_signal_handlers=True)
     finally:
         await pool.close()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+import croniter
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
@@ -16,6 +17,14 @@ from sqlalchemy.engine import URL, make_url
 DATABASE_SCHEMES = frozenset(
     {"postgres", "postgresql", "postgresql+asyncpg", "postgresql+psycopg", "postgresql+psycopg2"}
 )
+
+
+def seconds_last(schedule: str) -> str:
+    """The seed's 6-field cron (seconds first) in croniter's order (seconds last)."""
+    fields = schedule.split()
+    if len(fields) != 6:
+        raise ValueError("must have 6 fields: second minute hour day month weekday")
+    return " ".join(fields[1:] + fields[:1])
 
 
 class SettingsError(Exception):
@@ -61,6 +70,9 @@ class Settings(BaseSettings):
     partner_feed_max_bytes: int = Field(
         50 * 1024 * 1024, ge=1, description="Largest feed POST /partner/ingest accepts"
     )
+    sync_schedule: str = Field(
+        "", description="Offers sync as a periodic job: 6-field cron, seconds first; empty: off"
+    )
     log_level: str = Field("INFO", description="DEBUG adds stack traces to error lines")
     service_host: str = Field("127.0.0.1", description="Interface to listen on")
     service_port: int = Field(8080, ge=1, le=65535, description="Port to listen on")
@@ -76,6 +88,13 @@ class Settings(BaseSettings):
     def _accepted_scheme(cls, value: str) -> str:
         database_url(value)  # raises ValueError naming the accepted schemes
         return value
+
+    @field_validator("sync_schedule")
+    @classmethod
+    def _six_fields(cls, value: str) -> str:
+        if value.strip():
+            croniter.croniter(seconds_last(value))  # raises ValueError on a bad expression
+        return value.strip()
 
     @field_validator("service_api_key", "offers_refresh_token")
     @classmethod

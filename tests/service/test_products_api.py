@@ -3,6 +3,10 @@ stand-in and the real offers pipeline."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -192,3 +196,35 @@ def test_openapi_says_which_endpoints_need_the_key(service: RunningService) -> N
         ("DELETE", "/products/{product_id}"),
     }
     assert requests.get(service.url + "/docs", timeout=5).status_code == 200
+
+
+def test_sync_schedule_runs_the_offers_sync_on_the_queue(
+    service_factory: Callable[..., RunningService], offers_admin: OffersAdmin
+) -> None:
+    # SYNC_SCHEDULE as the seed writes it (seconds first): every 2 s, by the worker
+    scheduled = service_factory(SYNC_SCHEDULE="*/2 * * * * *")
+    product = create(scheduled, name="Scheduled kettle")
+    assert product["id"] in offers_admin.stats()["registered"]
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "service.worker"],
+        env={**os.environ, **scheduled.env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        path = f"/products/{product['id']}/offers"
+        while not (cached := scheduled.call("GET", path, key=None).json()):
+            assert time.monotonic() < deadline, "the scheduled sync did not run"
+            time.sleep(0.5)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert all(o["price"] >= 0 and o["items_in_stock"] >= 0 for o in cached)
+    with psycopg2.connect(scheduled.database_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'sync_offers'"
+            " AND status = 'succeeded'"
+        )
+        assert cur.fetchone()[0] >= 1
+    conn.close()
