@@ -1,0 +1,92 @@
+"""The durable job queue (procrastinate, in the service's Postgres) and its tasks.
+
+The web process defers jobs on its own pool; the worker (`python -m service.worker`) runs
+them. A task calls the same code as the request that does the work synchronously.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import anyio.to_thread
+import procrastinate
+from connector_kit.logs import kv
+
+from pipelines.dlt_project import data_dir
+from pipelines.offers.pipeline import run as run_offers
+from pipelines.offers.pipeline import token_cache_file
+from pipelines.offers.sync import ProductOutcome, SyncSettings
+from service.core.config import Settings, seconds_last
+from service.core.db import Pool
+from service.partners.processing import process_upload
+
+log = logging.getLogger("service.jobs")
+FEEDS_QUEUE = "feeds"
+OFFERS_QUEUE = "offers"
+QUEUES = [FEEDS_QUEUE, OFFERS_QUEUE]
+
+# Exponential backoff: 2, 4, 8, 16 s between the five attempts (procrastinate keeps each
+# attempt's outcome in procrastinate_events; the error is in the worker's log line).
+FEED_RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2)
+SYNC_RETRY = procrastinate.RetryStrategy(max_attempts=3, exponential_wait=2)
+
+queue = procrastinate.App(connector=procrastinate.PsycopgConnector())
+
+
+@dataclass
+class Runtime:
+    """What tasks need in the worker process: set by service.worker before it runs."""
+
+    settings: Settings
+    pool: Pool
+
+
+runtime: Runtime | None = None
+
+
+def _runtime() -> Runtime:
+    if runtime is None:
+        raise RuntimeError("the worker did not set service.jobs.runtime")
+    return runtime
+
+
+@queue.task(name="process_upload", queue=FEEDS_QUEUE, retry=FEED_RETRY)
+async def process_upload_task(job_id: int) -> None:
+    rt = _runtime()
+    result = await process_upload(rt.pool, rt.settings, job_id)
+    log.info(
+        "feed processed %s",
+        kv(
+            job_id=job_id,
+            status=result.status,
+            rows_loaded=result.rows_loaded,
+            rows_rejected=result.rows_rejected,
+        ),
+    )
+
+
+def run_offers_sync(settings: Settings) -> list[ProductOutcome]:
+    """One run of the offers pipeline into the service's database (blocking)."""
+    return run_offers(
+        SyncSettings(
+            service_url=settings.offers_service_url,
+            refresh_token=settings.offers_refresh_token.get_secret_value(),
+            database_url=settings.libpq_url,
+            token_cache=token_cache_file(),  # the token the service's registrations use
+        ),
+        pipelines_dir_=data_dir() / "service" / "pipelines",
+    )
+
+
+# One sync at a time: a schedule firing while one is still queued does not pile up another.
+@queue.task(name="sync_offers", queue=OFFERS_QUEUE, retry=SYNC_RETRY, queueing_lock="sync_offers")
+async def sync_offers_task(timestamp: int | None = None) -> None:
+    outcomes = await anyio.to_thread.run_sync(run_offers_sync, _runtime().settings)
+    failed = [o.product_id for o in outcomes if o.status == "failed"]
+    log.info("offers synced %s", kv(products=len(outcomes), failed=len(failed)))
+
+
+def schedule_offers_sync(schedule: str) -> None:
+    """SYNC_SCHEDULE as a periodic task of the queue (deferred by the worker)."""
+    queue.periodic(cron=seconds_last(schedule), periodic_id="sync_schedule")(sync_offers_task)

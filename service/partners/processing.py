@@ -1,0 +1,46 @@
+"""Processing one stored upload: the same code for `async=0` (in the request) and the queue's
+`process_upload` task (in the worker)."""
+
+from __future__ import annotations
+
+import anyio.to_thread
+
+from service.core.config import Settings
+from service.core.db import Pool
+from service.core.errors import NotFound
+from service.partners import queries
+from service.partners.feeds import FORMATS, process_feed
+from service.partners.models import UploadResult
+
+
+async def process_upload(pool: Pool, settings: Settings, job_id: int) -> UploadResult:
+    """Run the stored feed through the partner_feeds pipeline and record its result.
+
+    Rerunning a job is safe: the pipeline's own ledger skips a feed it has loaded already.
+    """
+    async with pool.connection() as conn:
+        stored = await queries.stored_feed(conn, job_id)
+    if stored is None:
+        raise NotFound(f"job {job_id} not found")
+    partner, media_type, content = stored
+    outcome = await anyio.to_thread.run_sync(
+        process_feed, settings, partner, job_id, FORMATS[media_type], content
+    )
+    status = str(outcome.status)
+    async with pool.connection() as conn:
+        await queries.finish_upload(
+            conn,
+            job_id,
+            status=status,
+            rows_loaded=outcome.rows_loaded,
+            rows_rejected=outcome.rows_rejected,
+            error=outcome.error,
+        )
+    return UploadResult(
+        status=status,
+        job_id=job_id,
+        checksum=outcome.checksum,
+        rows_loaded=outcome.rows_loaded,
+        rows_rejected=outcome.rows_rejected,
+        error=outcome.error,
+    )
