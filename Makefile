@@ -9,7 +9,7 @@ export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_COMPILE_BYTECODE := 1
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help install sync report check-config dagster test lint bench sandbox-up sandbox-down sandbox-status clean
+.PHONY: help install sync report check-config dagster test lint bench serve sandbox-up sandbox-down sandbox-status clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -45,6 +45,10 @@ lint: install ## ruff + mypy
 
 bench: install ## run every benchmark script and print its figures
 	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+serve: install ## the sandbox, then the service on 127.0.0.1:8080 (SERVICE_PORT); exported settings win
+	$(PY) -m sandbox up
+	$(PY) -m sandbox run -- $(PY) -m service
 
 sandbox-up: install ## start the local stand-ins (Postgres, Mongo-wire, HTTP APIs)
 	$(PY) -m sandbox up

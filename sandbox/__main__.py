@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -17,6 +18,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("down", help="stop every server")
     sub.add_parser("status", help="show each server's health; exit 1 if any is down")
     sub.add_parser("env", help="print the environment that points jobs at this sandbox")
+    run = sub.add_parser(
+        "run",
+        help="run a command with this sandbox's environment as defaults (exported values win)",
+    )
+    run.add_argument("argv", nargs=argparse.REMAINDER, help="-- command [args...]")
     seed = sub.add_parser(
         "seed", help="(re)apply seed data; --orders N generates N production orders"
     )
@@ -45,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in cfg.env.items():
             print(f"export {key}={value}")
         return 0
+    if args.command == "run":
+        argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+        if not argv:
+            parser.error("run needs a command: python -m sandbox run -- CMD [ARGS]")
+        os.execvpe(argv[0], argv, {**cfg.env, **cfg.service_env, **os.environ})  # noqa: S606
     if args.command == "seed":
         started = time.perf_counter()
         sandbox.seed(cfg, args.orders, args.materials)

@@ -23,6 +23,9 @@ DEFAULT_PORTS: dict[str, tuple[str, int]] = {
 GLASSDOME_API_KEYS = {"pat_cp1_xoxo": "company_1", "pat_cp2_xoxo": "company_2"}
 GLASSDOME_API_KEY = "pat_cp1_xoxo"  # the sandbox credentials, as pinned in meltano.yml dev
 OFFERS_REFRESH_TOKEN = "sandbox-refresh-token"  # noqa: S105
+SERVICE_API_KEY = "sandbox-service-key"  # the service's X-API-Key under `make serve`
+SERVICE_ADMIN_KEY = "sandbox-admin-key"  # its X-Admin-Key (partner admin endpoints)
+SERVICE_SECRET_KEY = "sandbox-app-secret"  # noqa: S105  (partner keys are hashed with it)
 DATABASES = ("mes", "glassdome", "warehouse", "aggregator")
 
 
@@ -98,6 +101,20 @@ class SandboxConfig:
             "MONGO_URI": self.mongo_uri,
             "DATA_INBOUND_DIR": str(self.inbound_dir),
             "DATA_OUTBOUND_DIR": str(self.outbound_dir),
+        }
+
+    @property
+    def service_env(self) -> dict[str, str]:
+        """What the service (`make serve`) needs beyond `env`: its database and key.
+
+        The aggregator database, so the offers pipeline (AGGREGATOR_DATABASE_URL) and the
+        service share products and offers.
+        """
+        return {
+            "DATABASE_URL": self.postgres_url("aggregator"),
+            "SERVICE_API_KEY": SERVICE_API_KEY,
+            "ADMIN_API_KEY": SERVICE_ADMIN_KEY,
+            "APP_SECRET_KEY": SERVICE_SECRET_KEY,
         }
 
 

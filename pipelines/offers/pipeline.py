@@ -51,8 +51,13 @@ def settings_from_config(
         token_lifetime_s=token_lifetime_s,
         refresh_margin_s=refresh_margin_s,
         workers=workers,
-        token_cache=data_dir() / PIPELINE_NAME / "access-token.json",
+        token_cache=token_cache_file(),
     )
+
+
+def token_cache_file() -> Path:
+    """Where the access token is cached; the service's registrations share it."""
+    return data_dir() / PIPELINE_NAME / "access-token.json"
 
 
 RUN_LOG_COLUMNS: dict[str, TColumnSchema] = {

@@ -22,8 +22,8 @@ from dlt.sources.helpers.requests import Client
 from pipelines.offers import catalog
 from pipelines.offers.auth import RefreshTokenAuth
 from pipelines.offers.client import Offer, OffersClient, ProductFailed
-from pipelines.offers.migrations import migrate
 from pipelines.offers.settings import DEFAULT_REFRESH_MARGIN_S, DEFAULT_TOKEN_LIFETIME_S
+from service.migrations import upgrade
 
 log = logging.getLogger("pipelines.offers")
 
@@ -66,14 +66,9 @@ def http_session() -> requests.Session:
     return retrying_client().session
 
 
-def sync(settings: SyncSettings, http: Client | None = None) -> Iterator[ProductOutcome]:
-    """Yield one outcome per product touched; the database is migrated first.
-
-    Offers are fetched by `settings.workers` threads (one keep-alive session each) and reconciled
-    in this thread, in product order, as they arrive.
-    """
+def offers_client(settings: SyncSettings, http: Client | None = None) -> OffersClient:
+    """The offers service's client with its refresh-token auth (the service registers with it)."""
     register_secret(settings.refresh_token)
-    migrate(settings.database_url)
     http = http or retrying_client()
     auth = RefreshTokenAuth(
         settings.service_url.rstrip("/") + "/api/v1/auth",
@@ -83,7 +78,17 @@ def sync(settings: SyncSettings, http: Client | None = None) -> Iterator[Product
         margin_s=settings.refresh_margin_s,
         cache_file=settings.token_cache,
     )
-    client = OffersClient(settings.service_url, http, auth)
+    return OffersClient(settings.service_url, http, auth)
+
+
+def sync(settings: SyncSettings, http: Client | None = None) -> Iterator[ProductOutcome]:
+    """Yield one outcome per product touched; the database schema is upgraded first (Alembic).
+
+    Offers are fetched by `settings.workers` threads (one keep-alive session each) and reconciled
+    in this thread, in product order, as they arrive.
+    """
+    upgrade(settings.database_url)
+    client = offers_client(settings, http)
     with closing(psycopg2.connect(settings.database_url)) as conn:
         for product in catalog.unregistered(conn):
             outcome = _register(client, conn, product)

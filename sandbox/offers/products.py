@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg2
 import psycopg2.extras
 
-from pipelines.offers.migrations import migrate
+from service.migrations import upgrade
 
 PRODUCTS = [
     ("6f1c1d0e-1a2b-4c3d-8e4f-000000000001", "Espresso machine", "15 bar pump, steam wand"),
@@ -17,8 +17,8 @@ PRODUCTS = [
 
 
 def seed(database_url: str) -> None:
-    """Create the schema (the pipeline's migration) and the hand-picked products (idempotent)."""
-    migrate(database_url)
+    """Create the schema (the service's Alembic history) and the hand-picked products (idempotent)."""
+    upgrade(database_url)
     with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
         psycopg2.extras.execute_values(
             cur,

@@ -1,0 +1,1 @@
+"""What every router shares: settings, the database engine, errors, the API key check."""

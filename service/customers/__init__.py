@@ -1,0 +1,1 @@
+"""Customers (customer-data-pipeline.md): ingest through the dlt pipeline, read from Postgres."""

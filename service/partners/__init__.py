@@ -1,0 +1,1 @@
+"""Partner catalog ingest (partner-catalog-ingest.md): partners, their keys, uploaded feeds."""

@@ -1,0 +1,32 @@
+"""Processing an uploaded feed with the partner_feeds pipeline (its upload entry point).
+
+The catalog goes to the service's Postgres (dataset `partner_catalog`); the pipeline's own
+ledger, validation and rejects apply unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pipelines.dlt_project import data_dir
+from pipelines.partner_feeds.ledger import FeedOutcome
+from pipelines.partner_feeds.pipeline import ingest_feed
+from pipelines.partner_feeds.settings import PartnerFeedsSettings
+from service.core.config import Settings
+
+FORMATS = {"text/csv": "csv", "application/json": "json"}
+
+
+def process_feed(
+    settings: Settings, partner: str, job_id: int, fmt: str, content: bytes
+) -> FeedOutcome:
+    """Run the pipeline on one feed (blocking: called in a worker thread)."""
+    # the pipeline's Postgres destination reads DATABASE_URL from the environment
+    os.environ.setdefault("DATABASE_URL", settings.database_url)
+    feeds_settings = PartnerFeedsSettings.resolve(
+        destination="postgres",
+        archive_dir="",
+        pipelines_dir=str(data_dir() / "service" / "pipelines"),
+        fail_on_rejects=False,
+    )
+    return ingest_feed(partner, f"upload-{job_id}.{fmt}", content, feeds_settings)

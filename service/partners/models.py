@@ -1,0 +1,47 @@
+"""The API shapes of partners and their uploads (tables: migration 0004)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PARTNER_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+class PartnerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: str = Field(pattern=PARTNER_ID, description="the partner's slug, e.g. acme")
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")
+
+
+class PartnerKey(BaseModel):
+    """Answered once, when the key is issued: the database keeps only its hash."""
+
+    id: str
+    name: str
+    api_key: str
+    key_issued_at: dt.datetime
+
+
+class UploadResult(BaseModel):
+    status: str = Field(description="loaded, failed, or duplicate")
+    job_id: int = Field(description="the upload's job; for a duplicate, the first upload's")
+    checksum: str
+    rows_loaded: int | None = None
+    rows_rejected: int | None = None
+    error: str | None = None
+
+
+class Upload(BaseModel):
+    job_id: int
+    checksum: str
+    content_type: str
+    size_bytes: int
+    status: str
+    rows_loaded: int | None
+    rows_rejected: int | None
+    error: str | None
+    received_at: dt.datetime
+    finished_at: dt.datetime | None

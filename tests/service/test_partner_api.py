@@ -1,0 +1,163 @@
+"""Partner catalog ingest on the running service: onboarding, hashed keys, uploads (async=0)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg2
+import pytest
+import requests
+
+from tests.service.conftest import RunningService
+from tests.service.test_customers_api import assert_error
+
+pytestmark = pytest.mark.e2e
+FEEDS = Path(__file__).resolve().parents[2] / "sandbox" / "partner_feeds" / "feeds"
+ACME_CSV = (FEEDS / "acme" / "catalog-2025-03-03.csv").read_bytes()
+INITECH_JSON = (FEEDS / "initech" / "catalog.json").read_bytes()
+MAX_BYTES = 4096
+
+
+@pytest.fixture(scope="module")
+def service(service_factory: Callable[..., RunningService]) -> RunningService:
+    return service_factory(PARTNER_FEED_MAX_BYTES=str(MAX_BYTES))
+
+
+def admin(service: RunningService, method: str, path: str, **kwargs: object) -> requests.Response:
+    headers = {"X-Admin-Key": service.admin_key}
+    return service.call(method, path, key=None, headers=headers, **kwargs)
+
+
+def onboard(service: RunningService, partner: str) -> str:
+    response = admin(
+        service, "POST", "/partner/partners", json={"id": partner, "name": partner.title()}
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["id"] == partner
+    assert body["api_key"].startswith("pk_")
+    return str(body["api_key"])
+
+
+def upload(
+    service: RunningService, key: str, body: bytes, content_type: str = "text/csv"
+) -> requests.Response:
+    return service.call(
+        "POST",
+        "/partner/ingest?async=0",
+        key=key,
+        data=body,
+        headers={"Content-Type": content_type},
+    )
+
+
+def catalog(service: RunningService, partner: str) -> list[tuple]:
+    with psycopg2.connect(service.database_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT sku, name, price, stock FROM partner_catalog.catalog_products"
+            " WHERE partner = %s ORDER BY sku",
+            (partner,),
+        )
+        rows = cur.fetchall()
+    conn.close()
+    return rows
+
+
+def test_admin_endpoints_need_the_admin_key(service: RunningService) -> None:
+    for key in (None, "wrong"):
+        headers = {"X-Admin-Key": key} if key else {}
+        response = service.call(
+            "POST", "/partner/partners", key=None, headers=headers, json={"id": "x", "name": "X"}
+        )
+        assert_error(response, 401, "Unauthorized")
+    # the service key is not the admin key
+    response = service.call("POST", "/partner/partners", json={"id": "x", "name": "X"})
+    assert_error(response, 401, "Unauthorized")
+
+
+def test_onboard_upload_duplicate_and_audit(service: RunningService) -> None:
+    key = onboard(service, "acme")
+    assert_error(
+        admin(service, "POST", "/partner/partners", json={"id": "acme", "name": "Again"}),
+        409,
+        "Conflict",
+    )
+    with psycopg2.connect(service.database_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT partners::text FROM partners")
+        stored = " ".join(row[0] for row in cur.fetchall())
+    conn.close()
+    assert key not in stored  # only the hash is kept
+    assert key[3:] not in stored
+
+    first = upload(service, key, ACME_CSV)
+    assert first.status_code == 200, first.text
+    result = first.json()
+    assert result["status"] == "loaded"
+    assert result["rows_loaded"] > 0
+    loaded = catalog(service, "acme")
+    assert len(loaded) == result["rows_loaded"]
+
+    again = upload(service, key, ACME_CSV)
+    assert again.status_code == 200
+    assert again.json()["status"] == "duplicate"
+    assert again.json()["job_id"] == result["job_id"]
+    assert catalog(service, "acme") == loaded
+
+    audit = service.call("GET", "/partner/audit", key=key).json()
+    assert [(u["job_id"], u["status"]) for u in audit] == [(result["job_id"], "loaded")]
+    with psycopg2.connect(service.database_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT content FROM partner_uploads WHERE id = %s", (result["job_id"],))
+        assert bytes(cur.fetchone()[0]) == ACME_CSV  # the raw feed, kept as received
+    conn.close()
+
+
+def test_json_feed_and_partners_see_only_their_own(service: RunningService) -> None:
+    key = onboard(service, "initech")
+    response = upload(service, key, INITECH_JSON, "application/json; charset=utf-8")
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "loaded"
+    assert len(catalog(service, "initech")) == response.json()["rows_loaded"] > 0
+    audit = service.call("GET", "/partner/audit", key=key).json()
+    assert [u["job_id"] for u in audit] == [response.json()["job_id"]]
+
+
+def test_bad_uploads(service: RunningService) -> None:
+    key = onboard(service, "globex")
+    assert_error(upload(service, key, b"sku,name", "text/plain"), 415, "UnsupportedMediaType")
+    assert_error(upload(service, key, b"x" * (MAX_BYTES + 1)), 413, "PayloadTooLarge")
+    assert_error(upload(service, key, b"{not json", "application/json"), 422, "UnprocessableFeed")
+    assert_error(upload(service, None, ACME_CSV), 401, "Unauthorized")  # type: ignore[arg-type]
+    assert_error(upload(service, "pk_made_up", ACME_CSV), 401, "Unauthorized")
+    response = service.call(
+        "POST",
+        "/partner/ingest?async=1",
+        key=key,
+        data=ACME_CSV,
+        headers={"Content-Type": "text/csv"},
+    )
+    assert_error(response, 501, "NotImplemented")
+
+
+def test_rotate_and_revoke(service: RunningService) -> None:
+    old = onboard(service, "hooli")
+    rotated = admin(service, "POST", "/partner/partners/hooli/key")
+    assert rotated.status_code == 200
+    new = rotated.json()["api_key"]
+    assert new != old
+    assert_error(service.call("GET", "/partner/audit", key=old), 401, "Unauthorized")
+    assert service.call("GET", "/partner/audit", key=new).status_code == 200
+
+    assert admin(service, "DELETE", "/partner/partners/hooli/key").status_code == 204
+    assert_error(service.call("GET", "/partner/audit", key=new), 401, "Unauthorized")
+    assert_error(admin(service, "DELETE", "/partner/partners/nobody/key"), 404, "NotFound")
+    assert_error(admin(service, "POST", "/partner/partners/nobody/key"), 404, "NotFound")
+
+
+def test_no_key_in_the_log(service: RunningService) -> None:
+    key = onboard(service, "umbrella")
+    upload(service, key, INITECH_JSON, "application/json")
+    log = service.log()
+    assert key not in log
+    assert service.admin_key not in log
+    assert "Traceback" not in log
