@@ -155,6 +155,12 @@ def dead_letter_file(flow: Flow, config: dict[str, Any], env: dict[str, str]) ->
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
+def default_file(flow: Flow) -> Path:
+    """The flow's dead-letter file when its target's config names none (DEAD_LETTER_DIR)."""
+    folder = Path(os.environ.get("DEAD_LETTER_DIR") or PROJECT_ROOT / "output/dead-letter")
+    return folder / flow.file_name
+
+
 def archive_file(path: Path) -> Path:
     return path.with_name(f"{path.stem}.replayed.jsonl")
 

@@ -14,6 +14,7 @@ from connector_kit.logs import kv
 from connector_kit.retry import policy
 from fastapi import FastAPI
 
+from service.admin.router import router as admin_router
 from service.api.routes import customers, health, partners, products
 from service.core import errors
 from service.core.access_log import RequestLog
@@ -82,6 +83,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.add_middleware(RequestLog)
-    for router in (health.router, customers.router, products.router, partners.router):
+    for router in (health.router, customers.router, products.router, partners.router, admin_router):
         app.include_router(router)
     return app
