@@ -17,6 +17,8 @@ import pytest
 import requests
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 from ops import replay
 from ops.report import JobReport, RunReport
@@ -167,7 +169,11 @@ def test_dead_letters_replayed_from_the_console(
     # A run with a poison record: MAT-1001's sku is held by another Glassdome product.
     glassdome.insert([{"id": "EXT-HOLDER", "sku": "SKU-ALPHA-NEW", "status": "ACTIVE"}])
     assert meltano_run("glassdome", env=env).returncode != 0
-    service = service_factory(**{k: v for k, v in env.items() if k.isupper()})
+    flow_vars = ("MES_DATABASE_URL", "GLASSDOME_API_URL", "GLASSDOME_API_KEY", "DEAD_LETTER_DIR")
+    service = service_factory(
+        **{k: v for k, v in env.items() if k.startswith(("MELTANO_", "TAP_", "TARGET_"))},
+        **{k: env[k] for k in (*flow_vars, "REPORTS_DIR", "SERVICE_ENV", "PATH")},
+    )
     sign_in(browser, service)
     browser.get(service.url + "/admin/dead-letters")
     section = browser.find_element(By.ID, "flow-glassdome")
@@ -185,6 +191,10 @@ def test_dead_letters_replayed_from_the_console(
     entry = next(e for e in replay.read_entries(dead) if e["record"]["id"] == "MAT-1001")
     browser.find_element(By.ID, f"dl-{replay.entry_id(entry)}").click()
     section.find_element(By.XPATH, ".//button[text()='Replay selected']").click()
+    WebDriverWait(browser, 30).until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".replay-state"))
+    )
+    shots("replay-started")
     deadline = time.monotonic() + 120
     while "running" in (state := browser.find_element(By.CSS_SELECTOR, ".replay-state").text):
         assert time.monotonic() < deadline, text(browser)
