@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -44,6 +45,15 @@ MELTANO = str(Path(sys.executable).with_name("meltano"))
 log = logging.getLogger("ops.replay")
 
 
+@functools.cache
+def warehouse_catalog() -> dict[str, Any]:
+    """tap-mes-bulk's committed catalog: the warehouse streams' schemas and keys."""
+    catalog: dict[str, Any] = json.loads(
+        (PROJECT_ROOT / "meltano/catalogs/tap-mes.warehouse.json").read_text()
+    )
+    return catalog
+
+
 @dataclass(frozen=True)
 class Flow:
     """One target's dead letters: where the target keeps them and how to read them back."""
@@ -65,8 +75,7 @@ class Flow:
             from map_erp_tracos.work_orders import TRACOS_SCHEMA
 
             return TRACOS_SCHEMA, ["number"]
-        catalog = json.loads((PROJECT_ROOT / "meltano/catalogs/tap-mes.warehouse.json").read_text())
-        for entry in catalog["streams"]:
+        for entry in warehouse_catalog()["streams"]:
             if entry["tap_stream_id"] == stream:
                 top = next(m["metadata"] for m in entry["metadata"] if m["breadcrumb"] == [])
                 return entry["schema"], list(top.get("table-key-properties") or [])

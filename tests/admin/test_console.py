@@ -40,7 +40,8 @@ def console(
 ) -> RunningService:
     """One service for the console tests that need no flow; its reports in a folder of its own."""
     reports = tmp_path_factory.mktemp("reports")
-    service = service_factory(SERVICE_ENV="dev", REPORTS_DIR=str(reports))
+    # SERVICE_ENV left at prod: a Secure cookie, which browsers keep for http://127.0.0.1 too.
+    service = service_factory(REPORTS_DIR=str(reports))
     service.reports = reports  # type: ignore[attr-defined]
     return service
 
@@ -71,6 +72,7 @@ def test_sign_in_wrong_key_csrf_and_logout(
     assert cookie is not None
     assert cookie["httpOnly"]
     assert cookie["sameSite"] == "Lax"
+    assert cookie["secure"]
 
     # The same session, a form without its token: refused, nothing changed.
     jar = {"admin_session": cookie["value"]}
