@@ -15,6 +15,7 @@ from connector_kit.retry import policy
 from fastapi import FastAPI
 
 from service import jobs
+from service.admin.router import router as admin_router
 from service.api.routes import customers, health, metrics, partners, products
 from service.core import errors
 from service.core.access_log import RequestLog
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         products.router,
         partners.router,
         metrics.router,
+        admin_router,
     ):
         app.include_router(router)
     return app

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     app_secret_key: SecretStr | None = Field(
         None, description="Server secret that partner API keys are hashed with (HMAC-SHA256)"
     )
+    service_env: str = Field(
+        "prod", description="dev: the /admin session cookie also works over plain http (no Secure)"
+    )
     partner_feed_max_bytes: int = Field(
         50 * 1024 * 1024, ge=1, description="Largest feed POST /partner/ingest accepts"
     )

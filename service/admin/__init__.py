@@ -1,0 +1,1 @@
+"""The operations console at /admin: partners, runs, dead letters and jobs, server-rendered."""
