@@ -16,6 +16,7 @@ import psycopg2
 import pytest
 import requests
 import yaml
+from connector_kit import logs
 
 from sandbox import mes
 from sandbox.settings import PROJECT_ROOT
@@ -152,9 +153,10 @@ def _letters(path: Path) -> dict[str, dict[str, Any]]:
     return by_id
 
 
-def _summary(output: str) -> dict[str, str]:
-    line = [x for x in output.splitlines() if "summary stream=products" in x][-1]
-    return dict(field.split("=", 1) for field in line.split("summary ", 1)[1].split())
+def _summary(output: str) -> dict[str, Any]:
+    """The target's summary line (connector_kit.logs.summary) for the products stream."""
+    found = [s for line in output.splitlines() if (s := logs.parse_summary(line))]
+    return [s for s in found if s.get("stream") == "products"][-1]
 
 
 def test_same_input_gives_the_same_glassdome_clean_or_faulty(

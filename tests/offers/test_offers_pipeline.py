@@ -269,6 +269,7 @@ def test_the_cached_access_token_is_private_and_never_logged(
     assert [r.returncode for r in runs] == [0, 0], runs[-1].stderr[-3000:]
     cache = tmp_path / "dlt" / "offers" / "access-token.json"
     assert cache.stat().st_mode & 0o077 == 0  # private to its owner
-    token = json.loads(cache.read_text())["access_token"]
+    (entry,) = json.loads(cache.read_text())["tokens"].values()  # one service, one token
+    token = entry["access_token"]
     for done in runs:
         assert_no_secret(done.stdout + done.stderr, token)
