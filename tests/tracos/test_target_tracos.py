@@ -119,3 +119,22 @@ def test_target_knows_no_erp_field_names() -> None:
     ]
     assert [word for word in erp_fields if f'"{word}"' in source or f"'{word}'" in source] == []
     assert [word for word in erp_fields if word != "summary" and word in source] == []
+
+
+def test_a_stream_without_one_key_is_its_own_error_not_an_outage(flow: Flow) -> None:
+    config_path = flow.root / "target-tracos.json"
+    config_path.write_text(json.dumps({"mongo_uri": flow.mongo_uri}))
+    schema = {**SCHEMA, "key_properties": []}
+    result = subprocess.run(
+        [str(VENV_BIN / "target-tracos"), "--config", str(config_path)],
+        input=json.dumps(schema),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "stream cannot be loaded" in result.stderr
+    assert "needs exactly one key property" in result.stderr
+    assert "unavailable" not in result.stderr
+    assert "Traceback" not in result.stderr

@@ -7,7 +7,7 @@ from functools import cached_property
 
 from connector_kit import batches, logs, retry
 from connector_kit.config_files import run_cli
-from connector_kit.deadletter import DeadLetters
+from connector_kit.deadletter import DeadLetters, rejects_exit_code
 from singer_sdk import Target
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
@@ -89,9 +89,9 @@ class TargetGlassdome(Target):
         th.Property(
             "dead_letter_path",
             th.StringType,
-            default="output/dead-letter/glassdome.jsonl",
             title="Dead-letter file",
-            description="JSONL file receiving each rejected record with its reason.",
+            description="JSONL file receiving each rejected record with its reason. "
+            "Default: glassdome.jsonl in $DEAD_LETTER_DIR or ./output/dead-letter.",
         ),
         th.Property(
             "validate_records",
@@ -148,7 +148,7 @@ class TargetGlassdome(Target):
         )
         return Delivery(
             client,
-            DeadLetters(str(config.get("dead_letter_path", "output/dead-letter/glassdome.jsonl"))),
+            DeadLetters.for_plugin("glassdome.jsonl", path=config.get("dead_letter_path")),
             batch_size=int(config.get("batch_size", MAX_BATCH)),
             max_concurrency=concurrency,
         )
@@ -202,13 +202,13 @@ class TargetGlassdome(Target):
         if "delivery" not in self.__dict__:
             return
         self.delivery.close()
-        rejected = self.delivery.rejected
-        if rejected and self.config.get("fail_on_rejects", True):
-            self.logger.error(
-                "run rejected records %s",
-                logs.kv(rejected=rejected, dead_letter=self.delivery.dead_letters.path),
-            )
-            raise SystemExit(1)
+        if code := rejects_exit_code(
+            self.delivery.rejected,
+            self.config.get("fail_on_rejects", True),
+            self.logger,
+            dead_letter=self.delivery.dead_letters.path,
+        ):
+            raise SystemExit(code)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from typing import IO, Any
 
 import psycopg2
 from connector_kit import logs, retry
-from connector_kit.deadletter import DeadLetters
+from connector_kit.deadletter import DeadLetters, send_in_halves
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from singer_sdk.sql import SQLSink
 from typing_extensions import override
@@ -99,22 +99,20 @@ class PostgresSink(SQLSink[PostgresConnector]):
     def _load_records(self, records: list[dict[str, Any]]) -> None:
         """A batch Postgres refuses is split in halves until the bad records are found;
         those go to the dead-letter file with the database's reason, the rest is loaded."""
-        try:
-            self._load(staging.records_source(records, self._columns), origin="records")
-        except (psycopg2.DataError, psycopg2.IntegrityError) as exc:
-            if len(records) == 1:
-                reason = str(exc).strip().splitlines()[0]
-                self.dead_letters.add(
-                    records[0], reason, stream=self.stream_name, table=self._table.display
-                )
-                self._totals["rejected"] += 1
-                self.logger.warning(
-                    "event=record_rejected stream=%s reason=%s", self.stream_name, reason
-                )
-                return
-            half = len(records) // 2
-            self._load_records(records[:half])
-            self._load_records(records[half:])
+        send_in_halves(
+            records,
+            lambda batch: self._load(
+                staging.records_source(batch, self._columns), origin="records"
+            ),
+            (psycopg2.DataError, psycopg2.IntegrityError),
+            self._reject,
+        )
+
+    def _reject(self, record: dict[str, Any], error: psycopg2.Error) -> None:
+        reason = str(error).strip().splitlines()[0]
+        self.dead_letters.add(record, reason, stream=self.stream_name, table=self._table.display)
+        self._totals["rejected"] += 1
+        self.logger.warning("event=record_rejected stream=%s reason=%s", self.stream_name, reason)
 
     def _needs_emptying(self) -> bool:
         """overwrite: the first batch of the run for this table empties it (once per run)."""

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connector_kit.deadletter import DeadLetters
@@ -45,6 +43,10 @@ def bson_value(value: Any) -> Any:
     return value
 
 
+class StreamKeyError(Exception):
+    """A stream target-tracos cannot upsert: it needs exactly one key property."""
+
+
 class UpsertSink(BatchSink):
     """One stream into the collection of the same name (or as `collections` maps it)."""
 
@@ -53,7 +55,7 @@ class UpsertSink(BatchSink):
     ) -> None:
         super().__init__(target, stream_name, schema, key_properties)
         if not key_properties or len(key_properties) != 1:
-            raise MongoUnavailableError(
+            raise StreamKeyError(
                 f"stream {stream_name} needs exactly one key property, got {key_properties}"
             )
         self.key = key_properties[0]
@@ -66,12 +68,9 @@ class UpsertSink(BatchSink):
             "ensure unique index",
             lambda: self.collection.create_index([(self.key, ASCENDING)], unique=True),
         )
-        folder = (
-            self.config.get("dead_letter_dir")
-            or os.environ.get("DEAD_LETTER_DIR")
-            or "output/dead-letter"
+        self.dead_letters = DeadLetters.for_plugin(
+            "target-tracos.jsonl", folder=self.config.get("dead_letter_dir")
         )
-        self.dead_letters = DeadLetters(Path(folder) / "target-tracos.jsonl")
         self.max_bson_size = self.tracos.max_bson_size()
         self.totals = {"received": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
         self.progress = Progress(self.logger, stream=self.stream_name)

@@ -14,7 +14,7 @@ from singer_sdk import Target
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from target_tracos.sinks import UpsertSink
+from target_tracos.sinks import StreamKeyError, UpsertSink
 
 
 class TargetTracos(Target):
@@ -88,6 +88,9 @@ class TargetTracos(Target):
                 "tracos unavailable, run stopped, unconfirmed writes not acknowledged %s",
                 kv(error=error),
             )
+            sys.exit(1)
+        except StreamKeyError as error:
+            cls.logger.error("stream cannot be loaded, run stopped %s", kv(error=error))
             sys.exit(1)
 
 
