@@ -214,7 +214,7 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
     feeds = list(feeds)
     pipeline = make_pipeline(settings)
     report = RunReport(fail_on_rejects=settings.fail_on_rejects)
-    # parquet into DuckDB (2-7x faster, FIELD_NOTES); csv = COPY into Postgres
+    # parquet into DuckDB (2-7x faster, docs/customers.md); csv = COPY into Postgres
     file_format: TLoaderFileFormat = "parquet" if settings.destination == "duckdb" else "csv"
 
     def load(batch: list[Feed], recorded: list[FeedOutcome]) -> None:

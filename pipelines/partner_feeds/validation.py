@@ -1,4 +1,4 @@
-"""Row validation (SYSTEMS.md section 2): one raw feed row -> a catalog product, or a reason.
+"""Row validation (the rules: docs/partner_feeds.md): one raw feed row -> a catalog product, or a reason.
 
 The normalisers take the partner's conventions (decimal comma, thousands separator, currency
 symbols, date formats) from its adapter, so no partner has its own code path.

@@ -1,4 +1,4 @@
-"""Customer mock API (SYSTEMS.md section 4) on loopback: `python -m sandbox.customers.app --port N`.
+"""Customer mock API (docs/customers.md) on loopback: `python -m sandbox.customers.app --port N`.
 
 Data comes from data/customers.json (25 customers), or `--customers N` / CUSTOMERS_GENERATE=N
 generates N for benchmarks. `/_sandbox/...` endpoints let tests change a customer and inject

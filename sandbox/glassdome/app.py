@@ -1,4 +1,4 @@
-"""Glassdome API stand-in (SYSTEMS.md section 1), backed by the real glassdome Postgres database.
+"""Glassdome API stand-in (its contract: docs/glassdome.md), backed by the real glassdome Postgres database.
 
 Fault mode (for reliability tests) comes from GLASSDOME_FAULTS, CLI flags, or
 PUT /_sandbox/faults at run time: error, throttle, drop, drop_after, latency_ms, retry_after,

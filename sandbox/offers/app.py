@@ -1,4 +1,4 @@
-"""Offers service stand-in (SYSTEMS.md section 5): `python -m sandbox.offers.app --port N`.
+"""Offers service stand-in (docs/offers.md): `python -m sandbox.offers.app --port N`.
 
 The public contract: refresh token -> one access token at a time (5 min, shorter with
 --token-lifetime / OFFERS_TOKEN_LIFETIME_S), header `Bearer: <token>`, product registration, and

@@ -59,8 +59,13 @@ class UpsertSink(BatchSink):
                 f"stream {stream_name} needs exactly one key property, got {key_properties}"
             )
         self.key = key_properties[0]
-        self.version = self.config.get("version_field", "updatedAt")
-        self.unsynced_flag = self.config.get("unsynced_flag", "isSynced")
+        # the old setting names (version_field, unsynced_flag) still read, deprecated
+        self.version = (
+            self.config.get("version_field") or self.config.get("version_property") or "updatedAt"
+        )
+        self.synced_flag = (
+            self.config.get("unsynced_flag") or self.config.get("synced_flag") or "isSynced"
+        )
         self.tracos: Mongo = target.tracos  # type: ignore[attr-defined]
         name = (self.config.get("collections") or {}).get(stream_name, stream_name)
         self.collection = self.tracos.database[name]
@@ -97,7 +102,7 @@ class UpsertSink(BatchSink):
             if doc.get(self.key) is None or doc.get(self.version) is None:
                 self._reject(record, f"missing {self.key} or {self.version}")
                 continue
-            problem = bson_problem({**doc, self.unsynced_flag: False}, self.max_bson_size)
+            problem = bson_problem({**doc, self.synced_flag: False}, self.max_bson_size)
             if problem:  # one value Mongo cannot hold must not fail the batch's bulk_write
                 self._reject(record, problem)
                 continue
@@ -110,7 +115,7 @@ class UpsertSink(BatchSink):
         ops = [
             UpdateOne(
                 {self.key: doc[self.key], self.version: {"$not": {"$gte": doc[self.version]}}},
-                {"$set": {**doc, self.unsynced_flag: False}},
+                {"$set": {**doc, self.synced_flag: False}},
                 upsert=True,
             )
             for doc in docs

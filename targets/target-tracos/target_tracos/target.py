@@ -1,4 +1,4 @@
-"""target-tracos: declarations only; the work lives in sinks.py and connection.py."""
+"""target-tracos: declarations only; the work lives in sinks.py (Mongo access: connector_kit.mongo)."""
 
 from __future__ import annotations
 
@@ -33,20 +33,22 @@ class TargetTracos(Target):
             "collection of its own name.",
         ),
         th.Property(
-            "version_field",
+            "version_property",
             th.StringType,
             default="updatedAt",
-            title="Version field",
+            title="Version property",
             description="Field compared on upsert: a record only replaces a stored document "
             "older than itself.",
         ),
         th.Property(
-            "unsynced_flag",
+            "synced_flag",
             th.StringType,
             default="isSynced",
-            title="Unsynced flag",
+            title="Synced flag",
             description="Field set false on every inbound change so the outbound flow exports it.",
         ),
+        th.Property("version_field", th.StringType, description="Deprecated: version_property."),
+        th.Property("unsynced_flag", th.StringType, description="Deprecated: synced_flag."),
         th.Property(
             "batch_size",
             th.IntegerType,
