@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -138,3 +139,32 @@ def test_a_stream_without_one_key_is_its_own_error_not_an_outage(flow: Flow) -> 
     assert "needs exactly one key property" in result.stderr
     assert "unavailable" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_sink_alone_needs_only_what_its_protocol_names(flow: Flow, tmp_path: Path) -> None:
+    """UpsertSink built without a TargetTracos: any object with TracosHost's members will do
+    (the SDK's logger, initialized_at, config, and the run's Mongo)."""
+    import logging
+    import time
+
+    from connector_kit.mongo import Mongo
+    from target_tracos.sinks import UpsertSink
+
+    class Host:  # TracosHost, and nothing else
+        logger = logging.getLogger("sink-alone")
+        initialized_at = int(time.time() * 1000)
+        config = {"mongo_uri": flow.mongo_uri, "dead_letter_dir": str(tmp_path / "dl")}
+        tracos = Mongo(flow.mongo_uri)
+
+    sink = UpsertSink(Host(), "workorders", SCHEMA["schema"], ["number"])
+    records = [
+        {"number": 1, "title": "a", "updatedAt": "2025-01-02T00:00:00+00:00"},
+        {"number": 2, "title": "b", "updatedAt": "2025-01-02T00:00:00+00:00"},
+    ]
+    sink.process_batch({"records": records})
+    stored = {d["number"]: d for d in flow.client.get_default_database().workorders.find()}
+    assert {n: (d["title"], d["isSynced"]) for n, d in stored.items()} == {
+        1: ("a", False),
+        2: ("b", False),
+    }
+    Host.tracos.close()

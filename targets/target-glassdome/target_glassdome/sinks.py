@@ -9,13 +9,18 @@ from functools import cached_property
 
 from connector_kit import batches
 from connector_kit.logs import Progress, summary
+from connector_kit.sinks import SinkHost, sdk_target
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
 from target_glassdome.delivery import Delivery, Tally, problem
 
-if t.TYPE_CHECKING:
-    from target_glassdome.target import TargetGlassdome
+
+class DeliveryHost(SinkHost, t.Protocol):
+    """What a ProductsSink uses of its target: the run's one Delivery, shared by its sinks."""
+
+    @property
+    def delivery(self) -> Delivery: ...
 
 
 class ProductsSink(BatchSink):
@@ -30,9 +35,9 @@ class ProductsSink(BatchSink):
 
     MAX_SIZE_DEFAULT = 5000
 
-    def __init__(self, target: TargetGlassdome, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(target, *args, **kwargs)
-        self.delivery: Delivery = target.delivery
+    def __init__(self, target: DeliveryHost, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(sdk_target(target), *args, **kwargs)
+        self.delivery = target.delivery
         self.tally = Tally()
         self.pending: dict[str, dict[str, t.Any]] = {}
         self.in_flight: list[Future[None]] = []

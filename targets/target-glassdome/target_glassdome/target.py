@@ -16,7 +16,7 @@ from typing_extensions import override
 
 from target_glassdome.client import GlassdomeClient
 from target_glassdome.delivery import Delivery
-from target_glassdome.sinks import ProductsSink
+from target_glassdome.sinks import DeliveryHost, ProductsSink
 
 MAX_BATCH = 200  # records per request the API is known to take comfortably
 
@@ -209,6 +209,10 @@ class TargetGlassdome(Target):
             dead_letter=self.delivery.dead_letters.path,
         ):
             raise SystemExit(code)
+
+
+def _hosts_its_sinks(target: TargetGlassdome) -> DeliveryHost:
+    return target  # mypy checks here that the target has what its sinks use
 
 
 def main() -> None:

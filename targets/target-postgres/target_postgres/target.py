@@ -15,7 +15,7 @@ from singer_sdk.sql import SQLTarget
 from typing_extensions import override
 
 from target_postgres.columns import ColumnNameClashError, IncompatibleColumnTypeError
-from target_postgres.sinks import PostgresSink
+from target_postgres.sinks import PostgresSink, WarehouseHost
 
 
 class TargetPostgres(SQLTarget):
@@ -161,6 +161,10 @@ class TargetPostgres(SQLTarget):
         ) as exc:
             cls.logger.error("event=load_failed error=%s reason=%s", type(exc).__name__, exc)
             sys.exit(1)
+
+
+def _hosts_its_sinks(target: TargetPostgres) -> WarehouseHost:
+    return target  # mypy checks here that the target has what its sinks use
 
 
 def main() -> None:

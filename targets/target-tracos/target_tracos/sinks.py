@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from connector_kit.deadletter import DeadLetters
 from connector_kit.logs import Progress, kv, summary
 from connector_kit.mongo import Mongo, MongoUnavailableError, bson_problem
+from connector_kit.sinks import SinkHost, sdk_target
 from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import BulkWriteError
 from singer_sdk.sinks import BatchSink
@@ -24,8 +25,6 @@ from typing_extensions import override
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-    from singer_sdk.target_base import Target
 
 DUPLICATE_KEY = 11000
 
@@ -43,6 +42,13 @@ def bson_value(value: Any) -> Any:
     return value
 
 
+class TracosHost(SinkHost, Protocol):
+    """What an UpsertSink uses of its target: the run's one TracOS connection."""
+
+    @property
+    def tracos(self) -> Mongo: ...
+
+
 class StreamKeyError(Exception):
     """A stream target-tracos cannot upsert: it needs exactly one key property."""
 
@@ -51,9 +57,13 @@ class UpsertSink(BatchSink):
     """One stream into the collection of the same name (or as `collections` maps it)."""
 
     def __init__(
-        self, target: Target, stream_name: str, schema: dict, key_properties: Sequence[str] | None
+        self,
+        target: TracosHost,
+        stream_name: str,
+        schema: dict,
+        key_properties: Sequence[str] | None,
     ) -> None:
-        super().__init__(target, stream_name, schema, key_properties)
+        super().__init__(sdk_target(target), stream_name, schema, key_properties)
         if not key_properties or len(key_properties) != 1:
             raise StreamKeyError(
                 f"stream {stream_name} needs exactly one key property, got {key_properties}"
@@ -66,7 +76,7 @@ class UpsertSink(BatchSink):
         self.synced_flag = (
             self.config.get("unsynced_flag") or self.config.get("synced_flag") or "isSynced"
         )
-        self.tracos: Mongo = target.tracos  # type: ignore[attr-defined]
+        self.tracos = target.tracos
         name = (self.config.get("collections") or {}).get(stream_name, stream_name)
         self.collection = self.tracos.database[name]
         self.tracos.call(

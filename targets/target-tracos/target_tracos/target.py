@@ -14,7 +14,7 @@ from singer_sdk import Target
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from target_tracos.sinks import StreamKeyError, UpsertSink
+from target_tracos.sinks import StreamKeyError, TracosHost, UpsertSink
 
 
 class TargetTracos(Target):
@@ -94,6 +94,10 @@ class TargetTracos(Target):
         except StreamKeyError as error:
             cls.logger.error("stream cannot be loaded, run stopped %s", kv(error=error))
             sys.exit(1)
+
+
+def _hosts_its_sinks(target: TargetTracos) -> TracosHost:
+    return target  # mypy checks here that the target has what its sinks use
 
 
 def main() -> None:
