@@ -13,6 +13,7 @@ from connector_kit.sinks import SinkHost, sdk_target
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
+from target_glassdome.client import request_size
 from target_glassdome.delivery import Delivery, Tally, problem
 
 
@@ -26,7 +27,7 @@ class DeliveryHost(SinkHost, t.Protocol):
 class ProductsSink(BatchSink):
     """Sends `{id, sku, status}` records in API-sized chunks while reading goes on.
 
-    - A chunk leaves as soon as it holds `batch_size` distinct ids, so HTTP overlaps parsing.
+    - A chunk leaves as soon as it holds `request_size` distinct ids, so HTTP overlaps parsing.
     - Records arrive in source order (the tap reads sorted by updated_at): a later record for
       an id replaces the pending one, and waits for an in-flight one, so the newest wins.
     - A drain (the SDK's batch) waits for every chunk, then sends what had to wait for
@@ -42,7 +43,7 @@ class ProductsSink(BatchSink):
         self.pending: dict[str, dict[str, t.Any]] = {}
         self.in_flight: list[Future[None]] = []
         self.in_flight_ids: set[str] = set()
-        self.batch_size = int(self.config.get("batch_size", 200))
+        self.request_size = request_size(self.config)
         self.max_in_flight = 2 * int(self.config.get("max_concurrency", 4))
         self.started = time.monotonic()
         self.progress = Progress(self.logger, stream=self.stream_name)
@@ -76,7 +77,7 @@ class ProductsSink(BatchSink):
             self.wait()
             self.delivery.flush()
         self.pending[record["id"]] = record
-        if len(self.pending) >= self.batch_size:
+        if len(self.pending) >= self.request_size:
             self.dispatch()
 
     @override

@@ -14,11 +14,9 @@ from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
 
-from target_glassdome.client import GlassdomeClient
+from target_glassdome.client import MAX_BATCH, GlassdomeClient, request_size
 from target_glassdome.delivery import Delivery
 from target_glassdome.sinks import DeliveryHost, ProductsSink
-
-MAX_BATCH = 200  # records per request the API is known to take comfortably
 
 
 class TargetGlassdome(Target):
@@ -45,12 +43,13 @@ class TargetGlassdome(Target):
             description="Sent as X-API-Key; it selects the company. Never logged.",
         ),
         th.Property(
-            "batch_size",
+            "request_size",
             th.IntegerType,
             default=MAX_BATCH,
-            title="Batch size",
+            title="Request size",
             description=f"Products per POST/PATCH request (1..{MAX_BATCH}).",
         ),
+        th.Property("batch_size", th.IntegerType, description="Deprecated: request_size."),
         th.Property(
             "max_concurrency",
             th.IntegerType,
@@ -121,9 +120,10 @@ class TargetGlassdome(Target):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         logs.register_secret(str(self.config.get("api_key", "")))
-        batch_size = int(self.config.get("batch_size", MAX_BATCH))
-        if not 1 <= batch_size <= MAX_BATCH:
-            msg = f"batch_size must be 1..{MAX_BATCH}, got {batch_size}"
+        size = request_size(self.config)
+        if not 1 <= size <= MAX_BATCH:
+            name = "batch_size" if self.config.get("batch_size") else "request_size"
+            msg = f"{name} must be 1..{MAX_BATCH}, got {size}"
             raise ConfigValidationError(msg, errors=[msg])
         if int(self.config.get("max_concurrency", 4)) < 1:
             msg = "max_concurrency must be >= 1"
@@ -149,7 +149,7 @@ class TargetGlassdome(Target):
         return Delivery(
             client,
             DeadLetters.for_plugin("glassdome.jsonl", path=config.get("dead_letter_path")),
-            batch_size=int(config.get("batch_size", MAX_BATCH)),
+            batch_size=request_size(config),
             max_concurrency=concurrency,
         )
 

@@ -90,10 +90,12 @@ class UpsertSink(BatchSink):
         self.totals = {"received": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
         self.progress = Progress(self.logger, stream=self.stream_name)
 
+    MAX_SIZE_DEFAULT = 1000  # records per bulk_write: the SDK's batch_size_rows
+
     @property
     @override
     def max_size(self) -> int:
-        return int(self.config.get("batch_size", 1000))
+        return int(self.config.get("batch_size") or super().max_size)  # old name, deprecated
 
     def _reject(self, record: dict[str, Any], reason: str) -> None:
         self.dead_letters.add(record, reason, stream=self.stream_name)

@@ -49,13 +49,7 @@ class TargetTracos(Target):
         ),
         th.Property("version_field", th.StringType, description="Deprecated: version_property."),
         th.Property("unsynced_flag", th.StringType, description="Deprecated: synced_flag."),
-        th.Property(
-            "batch_size",
-            th.IntegerType,
-            default=1000,
-            title="Batch size",
-            description="Records per bulk_write (and per state acknowledgement).",
-        ),
+        th.Property("batch_size", th.IntegerType, description="Deprecated: batch_size_rows."),
         th.Property(
             "dead_letter_dir",
             th.StringType,
