@@ -115,7 +115,7 @@ def bench_target(uri_base: str, client: pymongo.MongoClient, folder: Path, messa
         json.dumps(
             {
                 "mongo_uri": f"{uri_base}/bench_target",
-                "batch_size": BATCH,
+                "batch_size_rows": BATCH,
                 "dead_letter_dir": str(folder / "dl"),
             }
         )

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from connector_kit import logs
 
@@ -67,15 +67,22 @@ def aliased_env(aliases: Mapping[str, str], pipeline: str) -> Iterator[None]:
 
 
 def postgres_credentials(url: str) -> str:
-    """A Postgres URL dlt accepts: dlt insists on a password, trust/peer-auth servers need none.
+    """A Postgres URL dlt accepts, from any the user may give.
 
-    The placeholder is only added when the URL has no password; the server ignores it.
+    - A driver suffix (`postgresql+psycopg2://`, SQLAlchemy style) means nothing to dlt: dropped.
+    - dlt insists on a password, where libpq would take PGPASSWORD or need none (trust/peer
+      auth). A URL without one gets PGPASSWORD, else a placeholder the server ignores.
+    The URL and the password are registered as secrets: logs mask them.
     """
+    logs.register_secret(url)
     parts = urlsplit(url)
+    netloc = parts.netloc
     if parts.username and parts.password is None:
-        host = parts.netloc.split("@", 1)[1]
-        parts = parts._replace(netloc=f"{parts.username}:unused@{host}")
-    return urlunsplit(parts)
+        userinfo, host = netloc.rsplit("@", 1)
+        logs.register_secret(os.environ.get("PGPASSWORD"))
+        password = quote(os.environ.get("PGPASSWORD") or "unused", safe="")
+        netloc = f"{userinfo}:{password}@{host}"
+    return urlunsplit(("postgresql", netloc, parts.path, parts.query, parts.fragment))
 
 
 def table_rows(pipeline: dlt.Pipeline, table: str) -> int:

@@ -41,10 +41,7 @@ class SandboxConfig:
     @classmethod
     def from_env(cls) -> SandboxConfig:
         root = Path(os.environ.get("SANDBOX_DIR", PROJECT_ROOT / ".sandbox")).resolve()
-        ports = {
-            name: int(os.environ.get(var, default))
-            for name, (var, default) in DEFAULT_PORTS.items()
-        }
+        ports = {name: configured_port(name) for name in DEFAULT_PORTS}
         # The sandbox's own ERP folders: DATA_INBOUND_DIR / DATA_OUTBOUND_DIR are the user's
         # (they win over these in every flow), never seeded by the sandbox.
         data = PROJECT_ROOT / "data"
@@ -116,6 +113,12 @@ class SandboxConfig:
             "ADMIN_API_KEY": SERVICE_ADMIN_KEY,
             "APP_SECRET_KEY": SERVICE_SECRET_KEY,
         }
+
+
+def configured_port(name: str) -> int:
+    """The port of one sandbox server: its environment variable, else the default."""
+    var, default = DEFAULT_PORTS[name]
+    return int(os.environ.get(var) or default)
 
 
 def free_port() -> int:

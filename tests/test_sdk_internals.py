@@ -138,3 +138,27 @@ def test_stream_name_missing_everywhere_is_a_clear_error() -> None:
 
     with pytest.raises(TypeError, match="Nameless declares no stream name"):
         Nameless.stream_name()
+
+
+def test_a_sink_needs_only_the_sinkhost_members_of_its_target() -> None:
+    """connector_kit.sinks.SinkHost names what the SDK's Sink.__init__ reads of its target;
+    our sinks are typed against it (plus their own needs) and built on any such object."""
+    import logging
+    import time
+
+    from connector_kit.sinks import sdk_target
+    from singer_sdk.sinks import BatchSink
+
+    class Host:
+        logger = logging.getLogger("sink-host")
+        initialized_at = int(time.time() * 1000)
+        config: t.ClassVar[dict[str, t.Any]] = {"batch_size_rows": 7}
+
+    class Sink(BatchSink):
+        def process_batch(self, context: dict) -> None:
+            pass
+
+    schema = {"type": "object", "properties": {"id": {"type": "integer"}}}
+    sink = Sink(sdk_target(Host()), "s", schema, ["id"])
+    assert sink.config["batch_size_rows"] == 7
+    assert sink.max_size == 7

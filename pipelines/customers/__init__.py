@@ -72,7 +72,7 @@ def customers_pages(
     """rest_api resources over the list endpoint, one per page range (all pages when None).
 
     Each has an explicit page_number paginator (auto-detection picked a 0-based one and dropped
-    rows, FIELD_NOTES) and goes through dlt's retrying client (5xx, 429, timeouts).
+    rows, docs/customers.md) and goes through dlt's retrying client (5xx, 429, timeouts).
     """
     resources: list[Any] = []
     for number, (first, last) in enumerate(ranges or [(1, 0)]):  # a client (session) each

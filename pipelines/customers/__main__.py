@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
 from connector_kit import logs
+from connector_kit.deadletter import rejects_exit_code
 
 from pipelines.customers.pipeline import row_count, run
 from pipelines.customers.settings import ENV_ALIASES, REJECTS_TABLE
 from pipelines.dlt_project import aliased_env, run_entry
+
+log = logging.getLogger("pipelines.customers")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         with aliased_env(ENV_ALIASES, "customers"):
             logs.register_secret(os.environ.get("DESTINATION__POSTGRES__CREDENTIALS"))
             info = run(destination=args.destination, dataset_name=args.dataset)
-        return 1 if row_count(info, REJECTS_TABLE) else 0  # rejects: in customer_rejects
+        rejected = row_count(info, REJECTS_TABLE)
+        return rejects_exit_code(rejected, log=log, table=REJECTS_TABLE)
 
     return run_entry("customers", sync_once)
 

@@ -15,7 +15,7 @@ BATCH_ROWS = 10_000  # rows per Arrow table handed to dlt
 PAGE_STRIPES = 4  # page ranges read concurrently (1: one sequential pass)
 QUEUE_ITEMS = 4  # Arrow tables in flight between the page-range readers and dlt
 
-# The seed's `customers` table (customer-data-pipeline.md), column by column.
+# The `customers` table the seed asks for (docs/customers.md), column by column.
 COLUMNS: dict[str, TColumnSchema] = {
     "customer_id": {"data_type": "text", "precision": 50, "nullable": False},
     "first_name": {"data_type": "text", "precision": 100, "nullable": False},
@@ -58,7 +58,7 @@ PAGE_FIELD = "_page"  # set on each row as it is read: the API page, named in a 
 # upsert (MERGE on the key) where the destination has it; delete-insert is dlt's default.
 MERGE_STRATEGY: Final = "upsert"
 
-# Loader file format per destination: parquet is 2-7x faster into DuckDB (FIELD_NOTES.md).
+# Loader file format per destination: parquet is 2-7x faster into DuckDB (docs/customers.md).
 FILE_FORMATS = {"duckdb": "parquet"}
 
 # The seed's environment variable names, mapped onto dlt's own (dlt's names win when both are set).

@@ -25,6 +25,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from connector_kit.pgtext import REPLACEMENT, storable
+from connector_kit.values import exact_decimal
 
 from pipelines.customers.settings import ARROW_SCHEMA, COLUMNS, PAGE_FIELD
 
@@ -203,5 +204,4 @@ def round_balance(value: float | Decimal) -> Decimal:
     A float (from a caller that decoded JSON itself) counts as the shortest decimal that
     reads back as it, which is the number as written: 2.675, not 2.67499999999999982...
     """
-    exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    return exact.quantize(CENT, rounding=ROUND_HALF_UP)
+    return exact_decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)

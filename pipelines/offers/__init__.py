@@ -1,1 +1,1 @@
-"""Offers of the aggregator's products from the offers service (SYSTEMS.md section 5)."""
+"""Offers of the aggregator's products from the offers service (docs/offers.md)."""

@@ -25,7 +25,7 @@ from connector_kit.retry import TransientError, policy
 from requests.auth import AuthBase
 
 log = logging.getLogger("pipelines.offers.auth")
-HEADER = "Bearer"  # literally a header named "Bearer" (SYSTEMS.md section 5)
+HEADER = "Bearer"  # literally a header named "Bearer" (docs/offers.md)
 
 
 class RefreshTokenRejected(Exception):

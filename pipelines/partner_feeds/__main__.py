@@ -9,8 +9,7 @@ import sys
 
 from connector_kit import logs
 
-from pipelines.dlt_project import run_entry
-from pipelines.partner_feeds.settings import PROJECT_ROOT
+from pipelines.dlt_project import run_entry, use_project_dirs
 
 log = logging.getLogger("pipelines.partner_feeds")
 
@@ -36,9 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         help="exit 0 even when rows were rejected (they stay in `rejects`)",
     )
     args = parser.parse_args(argv)
-    # .dlt/config.toml of this project, whatever the working directory
-    os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))
-    os.environ.setdefault("DLT_DATA_DIR", str(PROJECT_ROOT / "_pipelines"))
+    use_project_dirs()  # .dlt/config.toml of this project, whatever the working directory
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")  # runs offline, sends nothing
 
     def run_once() -> int:

@@ -17,16 +17,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import os
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import dlt
 from connector_kit import files, logs
+from connector_kit.deadletter import rejects_exit_code
 from connector_kit.pgtext import storable
 from dlt.common.destination import TLoaderFileFormat
 from dlt.common.destination.exceptions import DestinationHasFailedJobs
@@ -34,12 +33,20 @@ from dlt.common.pipeline import LoadInfo
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines.dlt_project import load_pending, refused_for_good, set_aside, table_rows
+from pipelines.dlt_project import (
+    aliased_env,
+    load_pending,
+    postgres_credentials,
+    refused_for_good,
+    set_aside,
+    table_rows,
+)
 from pipelines.partner_feeds.feeds import FORMATS, Feed
 from pipelines.partner_feeds.ledger import FeedOutcome, FeedStatus, imported_checksums
 from pipelines.partner_feeds.registry import PartnerRegistry
 from pipelines.partner_feeds.settings import (
     CATALOG_TABLE,
+    ENV_ALIASES,
     LEDGER_TABLE,
     PIPELINE_NAME,
     REJECTS_TABLE,
@@ -81,7 +88,7 @@ class RunReport:
             or self.count(FeedStatus.PENDING)
         ):
             return 1
-        return 1 if self.fail_on_rejects and self.rows_rejected else 0
+        return rejects_exit_code(self.rows_rejected, self.fail_on_rejects)
 
 
 def make_pipeline(settings: PartnerFeedsSettings) -> dlt.Pipeline:
@@ -91,11 +98,16 @@ def make_pipeline(settings: PartnerFeedsSettings) -> dlt.Pipeline:
         settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
         destination = dlt.destinations.duckdb(str(settings.duckdb_path))
     else:
-        credentials = postgres_credentials()
+        with aliased_env(ENV_ALIASES, PIPELINE_NAME):
+            credentials: Any = dlt.secrets.get("destination.postgres.credentials")
+        if not credentials:
+            raise ValueError(
+                "destination postgres needs DATABASE_URL or DESTINATION__POSTGRES__CREDENTIALS"
+            )
         destination = (
-            dlt.destinations.postgres(credentials=credentials)
-            if credentials
-            else dlt.destinations.postgres()
+            dlt.destinations.postgres(credentials=postgres_credentials(credentials))
+            if isinstance(credentials, str)
+            else dlt.destinations.postgres()  # a credentials table: dlt resolves it itself
         )
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
@@ -103,31 +115,6 @@ def make_pipeline(settings: PartnerFeedsSettings) -> dlt.Pipeline:
         dataset_name=settings.dataset_name,
         pipelines_dir=str(settings.pipelines_dir),
     )
-
-
-def postgres_credentials() -> str | None:
-    """dlt's DESTINATION__POSTGRES__CREDENTIALS (env or secrets.toml) wins, else DATABASE_URL."""
-    if os.environ.get("DESTINATION__POSTGRES__CREDENTIALS") or dlt.secrets.get(
-        "destination.postgres.credentials"
-    ):
-        return None  # dlt resolves them itself
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        raise ValueError(
-            "destination postgres needs DATABASE_URL or DESTINATION__POSTGRES__CREDENTIALS"
-        )
-    logs.register_secret(url)
-    parts = urlsplit(url)
-    scheme = (
-        "postgresql"  # SQLAlchemy-style driver suffixes (postgresql+psycopg2) mean nothing to dlt
-    )
-    netloc = parts.netloc
-    if parts.username and parts.password is None:
-        # dlt insists on a password; a trust/peer-auth server (the sandbox) ignores it
-        password = quote(os.environ.get("PGPASSWORD") or "unused", safe="")
-        logs.register_secret(password)
-        netloc = netloc.replace(f"{parts.username}@", f"{parts.username}:{password}@", 1)
-    return urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def file_rules(settings: PartnerFeedsSettings) -> files.FileRules:
@@ -227,7 +214,7 @@ def run_feeds(feeds: Iterable[Feed], settings: PartnerFeedsSettings | None = Non
     feeds = list(feeds)
     pipeline = make_pipeline(settings)
     report = RunReport(fail_on_rejects=settings.fail_on_rejects)
-    # parquet into DuckDB (2-7x faster, FIELD_NOTES); csv = COPY into Postgres
+    # parquet into DuckDB (2-7x faster, docs/customers.md); csv = COPY into Postgres
     file_format: TLoaderFileFormat = "parquet" if settings.destination == "duckdb" else "csv"
 
     def load(batch: list[Feed], recorded: list[FeedOutcome]) -> None:

@@ -14,7 +14,8 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from pipelines.dlt_project import PROJECT_ROOT, data_dir, pipelines_dir
+
 PIPELINE_NAME = "partner_feeds"
 DATASET_NAME = "partner_catalog"
 RESOURCE_NAME = "partner_feeds"
@@ -22,6 +23,9 @@ RESOURCE_NAME = "partner_feeds"
 CATALOG_TABLE = "catalog_products"
 REJECTS_TABLE = "rejects"
 LEDGER_TABLE = "feed_imports"
+
+# The seed's environment variable names, mapped onto dlt's own (dlt's names win when both are set).
+ENV_ALIASES = {"DATABASE_URL": "DESTINATION__POSTGRES__CREDENTIALS"}
 
 # setting -> (environment variable, default)
 SETTINGS: dict[str, tuple[str, Any]] = {
@@ -69,22 +73,13 @@ class PartnerFeedsSettings:
             destination=destination,
             duckdb_path=_path(values["duckdb_path"] or data_dir() / f"{PIPELINE_NAME}.duckdb"),
             dataset_name=str(values["dataset_name"]),
-            pipelines_dir=_path(values["pipelines_dir"] or data_dir() / "pipelines"),
+            pipelines_dir=_path(values["pipelines_dir"] or pipelines_dir()),
             fail_on_rejects=_flag(values["fail_on_rejects"]),
             batch_size=int(values["batch_size"]),
             settle_seconds=float(values["settle_seconds"]),
             max_file_bytes=int(values["max_file_bytes"]),
             max_field_chars=int(values["max_field_chars"]),
         )
-
-
-def data_dir() -> Path:
-    """dlt's data dir, inside the project: DLT_DATA_DIR or `_pipelines/` (git-ignored).
-
-    Pipelines' working dirs go to its `pipelines/` folder, so
-    `DLT_DATA_DIR=_pipelines dlt pipeline partner_feeds info` finds this one.
-    """
-    return Path(os.environ.get("DLT_DATA_DIR") or PROJECT_ROOT / "_pipelines").resolve()
 
 
 def _lookup(name: str, explicit: Any) -> Any:

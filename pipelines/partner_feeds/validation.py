@@ -1,4 +1,4 @@
-"""Row validation (SYSTEMS.md section 2): one raw feed row -> a catalog product, or a reason.
+"""Row validation (the rules: docs/partner_feeds.md): one raw feed row -> a catalog product, or a reason.
 
 The normalisers take the partner's conventions (decimal comma, thousands separator, currency
 symbols, date formats) from its adapter, so no partner has its own code path.
@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from connector_kit.pgtext import storable
+from connector_kit.values import exact_decimal
 
 from pipelines.partner_feeds.registry import PartnerAdapter
 
@@ -36,10 +37,8 @@ def parse_price(value: Any, adapter: PartnerAdapter) -> tuple[Decimal, str | Non
     currency = None
     if isinstance(value, bool) or value is None:
         raise RowRejected("price is required")
-    if isinstance(value, int | Decimal):
-        amount = Decimal(value)
-    elif isinstance(value, float):
-        amount = Decimal(repr(value))
+    if isinstance(value, int | float | Decimal):
+        amount = exact_decimal(value)
     elif isinstance(value, str):
         text = value.replace("\u00a0", " ").replace("\u202f", " ").strip()
         if not text:
@@ -71,10 +70,8 @@ def parse_stock(value: Any, adapter: PartnerAdapter) -> int:
     """Stock as a non-negative integer; "10.0" or 10.0 count as 10, "10.5" does not."""
     if isinstance(value, bool) or value is None:
         raise RowRejected("stock is required")
-    if isinstance(value, int):
-        number = Decimal(value)
-    elif isinstance(value, Decimal | float):
-        number = Decimal(repr(value)) if isinstance(value, float) else value
+    if isinstance(value, int | float | Decimal):
+        number = exact_decimal(value)
     elif isinstance(value, str):
         text = value.replace("\u00a0", " ").strip()
         if not text:

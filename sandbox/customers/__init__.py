@@ -1,4 +1,4 @@
-"""Customer mock API stand-in (SYSTEMS.md section 4): customers from a JSON file, or generated."""
+"""Customer mock API stand-in (docs/customers.md): customers from a JSON file, or generated."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Customer mock API (SYSTEMS.md section 4) on loopback: `python -m sandbox.customers.app --port N`.
+"""Customer mock API (docs/customers.md) on loopback: `python -m sandbox.customers.app --port N`.
 
 Data comes from data/customers.json (25 customers), or `--customers N` / CUSTOMERS_GENERATE=N
 generates N for benchmarks. `/_sandbox/...` endpoints let tests change a customer and inject
@@ -19,6 +19,7 @@ from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
 from sandbox.customers import DATA_FILE, generate, load
+from sandbox.settings import configured_port
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
@@ -125,9 +126,7 @@ def create_app(customers: list[dict[str, Any]]) -> Flask:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Customer mock API stand-in")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument(
-        "--port", type=int, default=int(os.environ.get("CUSTOMERS_API_PORT", "5000"))
-    )
+    parser.add_argument("--port", type=int, default=configured_port("customers"))
     parser.add_argument("--data", type=Path, default=DATA_FILE, help="JSON file with the customers")
     parser.add_argument(
         "--customers",

@@ -1,4 +1,4 @@
-"""Glassdome API stand-in (SYSTEMS.md section 1), backed by the real glassdome Postgres database.
+"""Glassdome API stand-in (its contract: docs/glassdome.md), backed by the real glassdome Postgres database.
 
 Fault mode (for reliability tests) comes from GLASSDOME_FAULTS, CLI flags, or
 PUT /_sandbox/faults at run time: error, throttle, drop, drop_after, latency_ms, retry_after,
@@ -27,7 +27,7 @@ import psycopg2.pool
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.serving import make_server
 
-from sandbox.settings import GLASSDOME_API_KEYS
+from sandbox.settings import GLASSDOME_API_KEYS, configured_port
 
 HERE = Path(__file__).parent
 SEED_PRODUCT = ("MAT-1001", "company_1", "SKU-ALPHA", "ACTIVE")
@@ -270,7 +270,7 @@ def create_app(database_url: str, faults: Faults | None = None, seed: int | None
 def main() -> None:
     parser = argparse.ArgumentParser(description="Glassdome API stand-in")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("GLASSDOME_PORT", "8000")))
+    parser.add_argument("--port", type=int, default=configured_port("glassdome"))
     parser.add_argument("--database-url", default=os.environ.get("GLASSDOME_DATABASE_URL"))
     parser.add_argument(
         "--faults",

@@ -1,1 +1,1 @@
-"""Offers service stand-in (SYSTEMS.md section 5) and the aggregator's sandbox products."""
+"""Offers service stand-in (docs/offers.md) and the aggregator's sandbox products."""

@@ -1,4 +1,4 @@
-"""Offers service stand-in (SYSTEMS.md section 5): `python -m sandbox.offers.app --port N`.
+"""Offers service stand-in (docs/offers.md): `python -m sandbox.offers.app --port N`.
 
 The public contract: refresh token -> one access token at a time (5 min, shorter with
 --token-lifetime / OFFERS_TOKEN_LIFETIME_S), header `Bearer: <token>`, product registration, and
@@ -28,7 +28,7 @@ from typing import Any
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
-from sandbox.settings import OFFERS_REFRESH_TOKEN
+from sandbox.settings import OFFERS_REFRESH_TOKEN, configured_port
 
 DEFAULT_REFRESH_TOKEN = OFFERS_REFRESH_TOKEN
 log = logging.getLogger("sandbox.offers")
@@ -280,7 +280,7 @@ def create_app(
 def main() -> None:
     parser = argparse.ArgumentParser(description="Offers service stand-in")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("OFFERS_PORT", "8001")))
+    parser.add_argument("--port", type=int, default=configured_port("offers"))
     parser.add_argument(
         "--token-lifetime",
         type=float,

@@ -175,7 +175,7 @@ def test_same_input_gives_the_same_glassdome_clean_or_faulty(
     env = {
         **flow_env,
         "TAP_MES_BATCH_CONFIG_BATCH_SIZE": "200",  # 4 files: the swap spans the first and last
-        "TARGET_GLASSDOME_BATCH_SIZE": "50",
+        "TARGET_GLASSDOME_REQUEST_SIZE": "50",
         "TARGET_GLASSDOME_FAIL_ON_REJECTS": "false",
     }
     keys = [_fresh_company(glassdome, n) for n in range(1 + FAULTY_RUNS)]
@@ -218,7 +218,7 @@ def test_same_input_gives_the_same_glassdome_clean_or_faulty(
                     **target_config,
                     "api_key": keys[n],
                     "dead_letter_path": str(letter_paths[n]),
-                    "batch_size": int(env["TARGET_GLASSDOME_BATCH_SIZE"]),
+                    "request_size": int(env["TARGET_GLASSDOME_REQUEST_SIZE"]),
                     "fail_on_rejects": False,
                     "clean_up_batch_files": False,
                     "retry_attempts": 12,

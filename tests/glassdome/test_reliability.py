@@ -148,7 +148,7 @@ def test_kill_9_mid_run_then_rerun_converges_and_state_is_never_ahead(
         "TARGET_GLASSDOME_BATCH_SIZE_ROWS": "400",
         "TAP_MES_BATCH_CONFIG_BATCH_SIZE": "400",  # files of 400 products, a STATE after each
         "TARGET_GLASSDOME_MAX_CONCURRENCY": "1",
-        "TARGET_GLASSDOME_BATCH_SIZE": "100",
+        "TARGET_GLASSDOME_REQUEST_SIZE": "100",
     }
     process = subprocess.Popen(
         [str(VENV_BIN / "meltano"), "run", "glassdome"],
@@ -194,7 +194,7 @@ def test_record_mode_kill_9_leaves_a_bookmark_never_ahead(
         **flow_env,
         "TARGET_GLASSDOME_BATCH_SIZE_ROWS": "400",
         "TARGET_GLASSDOME_MAX_CONCURRENCY": "1",
-        "TARGET_GLASSDOME_BATCH_SIZE": "100",
+        "TARGET_GLASSDOME_REQUEST_SIZE": "100",
     }
     tap = dumped_config("tap-mes", env, tmp_path / "tap.json")
     target = dumped_config("target-glassdome", env, tmp_path / "target.json")

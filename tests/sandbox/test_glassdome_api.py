@@ -1,4 +1,4 @@
-"""Contract of the Glassdome API stand-in: every behaviour of SYSTEMS.md section 1.
+"""Contract of the Glassdome API stand-in: every behaviour docs/glassdome.md names.
 
 Runs against the session sandbox's real server over HTTP. Writes use company_2's key so
 the company_1 state other tests rely on (only MAT-1001) is left alone.

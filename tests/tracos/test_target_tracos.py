@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -119,3 +120,51 @@ def test_target_knows_no_erp_field_names() -> None:
     ]
     assert [word for word in erp_fields if f'"{word}"' in source or f"'{word}'" in source] == []
     assert [word for word in erp_fields if word != "summary" and word in source] == []
+
+
+def test_a_stream_without_one_key_is_its_own_error_not_an_outage(flow: Flow) -> None:
+    config_path = flow.root / "target-tracos.json"
+    config_path.write_text(json.dumps({"mongo_uri": flow.mongo_uri}))
+    schema = {**SCHEMA, "key_properties": []}
+    result = subprocess.run(
+        [str(VENV_BIN / "target-tracos"), "--config", str(config_path)],
+        input=json.dumps(schema),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "stream cannot be loaded" in result.stderr
+    assert "needs exactly one key property" in result.stderr
+    assert "unavailable" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_sink_alone_needs_only_what_its_protocol_names(flow: Flow, tmp_path: Path) -> None:
+    """UpsertSink built without a TargetTracos: any object with TracosHost's members will do
+    (the SDK's logger, initialized_at, config, and the run's Mongo)."""
+    import logging
+    import time
+
+    from connector_kit.mongo import Mongo
+    from target_tracos.sinks import UpsertSink
+
+    class Host:  # TracosHost, and nothing else
+        logger = logging.getLogger("sink-alone")
+        initialized_at = int(time.time() * 1000)
+        config = {"mongo_uri": flow.mongo_uri, "dead_letter_dir": str(tmp_path / "dl")}
+        tracos = Mongo(flow.mongo_uri)
+
+    sink = UpsertSink(Host(), "workorders", SCHEMA["schema"], ["number"])
+    records = [
+        {"number": 1, "title": "a", "updatedAt": "2025-01-02T00:00:00+00:00"},
+        {"number": 2, "title": "b", "updatedAt": "2025-01-02T00:00:00+00:00"},
+    ]
+    sink.process_batch({"records": records})
+    stored = {d["number"]: d for d in flow.client.get_default_database().workorders.find()}
+    assert {n: (d["title"], d["isSynced"]) for n, d in stored.items()} == {
+        1: ("a", False),
+        2: ("b", False),
+    }
+    Host.tracos.close()

@@ -54,12 +54,13 @@ SETTINGS = th.PropertiesList(
         "run fails.",
     ),
     th.Property(
-        "retry_max_wait_s",
+        "retry_max_wait",
         th.NumberType,
         default=10.0,
         title="Longest retry wait (s)",
         description="Cap of the backoff between attempts.",
     ),
+    th.Property("retry_max_wait_s", th.NumberType, description="Deprecated: retry_max_wait."),
 )
 
 
@@ -123,7 +124,7 @@ class Mongo:
             default_database=config.get("database") or "tractian",
             server_selection_timeout_ms=int(config.get("server_selection_timeout_ms", 5000)),
             attempts=int(config.get("retry_attempts", 6)),
-            max_wait=float(config.get("retry_max_wait_s", 10.0)),
+            max_wait=float(config.get("retry_max_wait_s") or config.get("retry_max_wait", 10.0)),
             logger=logger,
         )
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 import re
 
 REPLACEMENT = "\ufffd"
+# COPY options that pass JSON lines through untouched, one line one value: a JSON line never
+# holds a raw \x01 or \x02, so these quote and delimiter characters never occur in one
+JSON_LINE_COPY_OPTIONS = "FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02'"
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 

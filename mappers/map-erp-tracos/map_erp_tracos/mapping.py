@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any, ClassVar
 
 from connector_kit.deadletter import DeadLetters
@@ -49,12 +47,9 @@ class WorkOrderMapper(InlineMapper):
     @override
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        folder = (
-            self.config.get("dead_letter_dir")
-            or os.environ.get("DEAD_LETTER_DIR")
-            or "output/dead-letter"
+        self.dead_letters = DeadLetters.for_plugin(
+            f"{self.name}.jsonl", folder=self.config.get("dead_letter_dir")
         )
-        self.dead_letters = DeadLetters(Path(folder) / f"{self.name}.jsonl")
         self.translated = 0
 
     def _rename(self, stream: str) -> str:

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from connector_kit.contracts import GLASSDOME_STATUSES
+from connector_kit.values import utc_instant
 
 TABLES = Path(__file__).with_name("translation.yaml")
-GLASSDOME_STATUSES = frozenset({"ACTIVE", "INACTIVE", "DISCONTINUED"})
 
 PRODUCT_SCHEMA: dict[str, t.Any] = {
     "type": "object",
@@ -35,7 +36,7 @@ class Tables:
     def load(cls, path: Path = TABLES) -> Tables:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         statuses = {str(k).strip().lower(): str(v) for k, v in data["statuses"].items()}
-        unknown = set(statuses.values()) - GLASSDOME_STATUSES
+        unknown = set(statuses.values()) - set(GLASSDOME_STATUSES)
         if unknown:
             raise ValueError(f"translation maps to non-Glassdome statuses: {sorted(unknown)}")
         return cls(
@@ -62,11 +63,6 @@ def normalise_sku(sku: str | None) -> str | None:
     return sku.strip().upper() or None
 
 
-def _instant(value: t.Any) -> dt.datetime:
-    instant = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-    return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
-
-
 @dataclass
 class LatestWins:
     """Keeps the newest `updated_at` seen per material, so an older row never overrides.
@@ -80,7 +76,7 @@ class LatestWins:
         """True if this row is at least as new as every row seen for the material."""
         if updated_at is None:
             return material not in self.newest
-        instant = _instant(updated_at)
+        instant = utc_instant(updated_at)
         seen = self.newest.get(material)
         if seen is not None and instant < seen:
             return False

@@ -35,13 +35,13 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 from connector_kit import logs
+from connector_kit.pgtext import JSON_LINE_COPY_OPTIONS
+from connector_kit.values import utc_instant
 
 logger = logging.getLogger(__name__)
 
-# rows pass through the pipe unquoted: a JSON line never holds raw \x01 or \x02
 # 1 MB blocks parsed on this thread: memory stays flat (the CPUs are busy with COPY anyway)
 CSV_BLOCK_BYTES = 1 << 20
-JSON_LINE_COPY_OPTIONS = "FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02'"
 
 
 def arrow_type(schema: dict[str, Any]) -> pa.DataType:
@@ -326,14 +326,9 @@ def _advance_bookmark(stream: Any, context: Any, value: str | None) -> None:
     state = stream.get_context_state(context)
     old = state.get("replication_key_value")
     try:
-        if old is not None and _as_datetime(old) >= _as_datetime(value):
+        if old is not None and utc_instant(old) >= utc_instant(value):
             return
     except ValueError:  # not a timestamp key: the snapshot's max is the bookmark
         pass
     state["replication_key"] = stream.replication_key
     state["replication_key_value"] = value
-
-
-def _as_datetime(value: Any) -> dt.datetime:
-    parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

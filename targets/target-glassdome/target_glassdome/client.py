@@ -13,6 +13,14 @@ from connector_kit import retry
 from connector_kit.http import read_environment_once
 from requests.adapters import HTTPAdapter
 
+MAX_BATCH = 200  # records per request the API is known to take comfortably
+
+
+def request_size(config: t.Mapping[str, t.Any]) -> int:
+    """Products per request: `request_size`, or its old name `batch_size` (deprecated)."""
+    return int(config.get("batch_size") or config.get("request_size") or MAX_BATCH)
+
+
 PAGE_LIMIT = 200  # the API clamps `limit` to 1..200
 JSON_BODY = {"Content-Type": "application/json"}
 encode_json = msgspec.json.Encoder().encode  # several times faster than json.dumps

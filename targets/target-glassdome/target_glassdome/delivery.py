@@ -9,13 +9,13 @@ import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from connector_kit.deadletter import DeadLetters
+from connector_kit.contracts import GLASSDOME_STATUSES
+from connector_kit.deadletter import DeadLetters, send_in_halves
 from connector_kit.logs import kv
 
 from target_glassdome.client import PAGE_LIMIT, GlassdomeClient, Product, Rejected
 from target_glassdome.skus import Claim, Decision, SkuClaims
 
-GLASSDOME_STATUSES = ("ACTIVE", "INACTIVE", "DISCONTINUED")
 log = logging.getLogger("target_glassdome.delivery")
 
 
@@ -257,45 +257,33 @@ class Delivery:
             self.known[record["id"]] = Product(record["sku"], record["status"])
 
     def _insert(self, records: list[dict[str, t.Any]], tally: Tally) -> None:
-        try:
-            self.client.insert(self._body(records))
-        except Rejected as rejection:
-            self._bisect(self._insert, records, rejection, tally)
-            return
-        tally.add("inserted", len(records))
-        self._remember(records)
+        def send(batch: t.Sequence[dict[str, t.Any]]) -> None:
+            self.client.insert(self._body(list(batch)))
+            tally.add("inserted", len(batch))
+            self._remember(list(batch))
+
+        send_in_halves(records, send, Rejected, lambda r, refusal: self._refused(r, refusal, tally))
 
     def _update(self, records: list[dict[str, t.Any]], tally: Tally | None) -> None:
         """PATCH; with no tally, a step of a swap that is not counted."""
-        body = self._body(records) if tally is not None else records
-        try:
-            self.client.update(body)
-        except Rejected as rejection:
-            if tally is None:
+        if tally is None:
+            try:
+                self.client.update(records)
+            except Rejected as rejection:
                 raise RuntimeError(f"a swap could not start: {rejection}") from rejection
-            self._bisect(self._update, records, rejection, tally)
             return
-        if tally is not None:
-            tally.add("updated", len(records))
-            self._remember(records)
+        counted = tally
 
-    def _bisect(
-        self,
-        send: t.Callable[..., None],
-        records: list[dict[str, t.Any]],
-        rejection: Rejected,
-        tally: Tally,
-    ) -> None:
-        """One bad record fails its whole batch: split until the bad ones stand alone."""
-        if len(records) == 1:
-            self.reject(
-                records[0],
-                rejection.reason,
-                tally,
-                http_status=rejection.status,
-                api_error=rejection.error,
-            )
-            return
-        middle = len(records) // 2
-        send(records[:middle], tally)
-        send(records[middle:], tally)
+        def send(batch: t.Sequence[dict[str, t.Any]]) -> None:
+            self.client.update(self._body(list(batch)))
+            counted.add("updated", len(batch))
+            self._remember(list(batch))
+
+        send_in_halves(
+            records, send, Rejected, lambda r, refusal: self._refused(r, refusal, counted)
+        )
+
+    def _refused(self, record: dict[str, t.Any], rejection: Rejected, tally: Tally) -> None:
+        self.reject(
+            record, rejection.reason, tally, http_status=rejection.status, api_error=rejection.error
+        )

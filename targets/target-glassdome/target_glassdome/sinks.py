@@ -9,19 +9,25 @@ from functools import cached_property
 
 from connector_kit import batches
 from connector_kit.logs import Progress, summary
+from connector_kit.sinks import SinkHost, sdk_target
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
+from target_glassdome.client import request_size
 from target_glassdome.delivery import Delivery, Tally, problem
 
-if t.TYPE_CHECKING:
-    from target_glassdome.target import TargetGlassdome
+
+class DeliveryHost(SinkHost, t.Protocol):
+    """What a ProductsSink uses of its target: the run's one Delivery, shared by its sinks."""
+
+    @property
+    def delivery(self) -> Delivery: ...
 
 
 class ProductsSink(BatchSink):
     """Sends `{id, sku, status}` records in API-sized chunks while reading goes on.
 
-    - A chunk leaves as soon as it holds `batch_size` distinct ids, so HTTP overlaps parsing.
+    - A chunk leaves as soon as it holds `request_size` distinct ids, so HTTP overlaps parsing.
     - Records arrive in source order (the tap reads sorted by updated_at): a later record for
       an id replaces the pending one, and waits for an in-flight one, so the newest wins.
     - A drain (the SDK's batch) waits for every chunk, then sends what had to wait for
@@ -30,14 +36,14 @@ class ProductsSink(BatchSink):
 
     MAX_SIZE_DEFAULT = 5000
 
-    def __init__(self, target: TargetGlassdome, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(target, *args, **kwargs)
-        self.delivery: Delivery = target.delivery
+    def __init__(self, target: DeliveryHost, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(sdk_target(target), *args, **kwargs)
+        self.delivery = target.delivery
         self.tally = Tally()
         self.pending: dict[str, dict[str, t.Any]] = {}
         self.in_flight: list[Future[None]] = []
         self.in_flight_ids: set[str] = set()
-        self.batch_size = int(self.config.get("batch_size", 200))
+        self.request_size = request_size(self.config)
         self.max_in_flight = 2 * int(self.config.get("max_concurrency", 4))
         self.started = time.monotonic()
         self.progress = Progress(self.logger, stream=self.stream_name)
@@ -71,7 +77,7 @@ class ProductsSink(BatchSink):
             self.wait()
             self.delivery.flush()
         self.pending[record["id"]] = record
-        if len(self.pending) >= self.batch_size:
+        if len(self.pending) >= self.request_size:
             self.dispatch()
 
     @override

@@ -7,18 +7,16 @@ from functools import cached_property
 
 from connector_kit import batches, logs, retry
 from connector_kit.config_files import run_cli
-from connector_kit.deadletter import DeadLetters
+from connector_kit.deadletter import DeadLetters, rejects_exit_code
 from singer_sdk import Target
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
 
-from target_glassdome.client import GlassdomeClient
+from target_glassdome.client import MAX_BATCH, GlassdomeClient, request_size
 from target_glassdome.delivery import Delivery
-from target_glassdome.sinks import ProductsSink
-
-MAX_BATCH = 200  # records per request the API is known to take comfortably
+from target_glassdome.sinks import DeliveryHost, ProductsSink
 
 
 class TargetGlassdome(Target):
@@ -45,12 +43,13 @@ class TargetGlassdome(Target):
             description="Sent as X-API-Key; it selects the company. Never logged.",
         ),
         th.Property(
-            "batch_size",
+            "request_size",
             th.IntegerType,
             default=MAX_BATCH,
-            title="Batch size",
+            title="Request size",
             description=f"Products per POST/PATCH request (1..{MAX_BATCH}).",
         ),
+        th.Property("batch_size", th.IntegerType, description="Deprecated: request_size."),
         th.Property(
             "max_concurrency",
             th.IntegerType,
@@ -89,9 +88,9 @@ class TargetGlassdome(Target):
         th.Property(
             "dead_letter_path",
             th.StringType,
-            default="output/dead-letter/glassdome.jsonl",
             title="Dead-letter file",
-            description="JSONL file receiving each rejected record with its reason.",
+            description="JSONL file receiving each rejected record with its reason. "
+            "Default: glassdome.jsonl in $DEAD_LETTER_DIR or ./output/dead-letter.",
         ),
         th.Property(
             "validate_records",
@@ -121,9 +120,10 @@ class TargetGlassdome(Target):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         logs.register_secret(str(self.config.get("api_key", "")))
-        batch_size = int(self.config.get("batch_size", MAX_BATCH))
-        if not 1 <= batch_size <= MAX_BATCH:
-            msg = f"batch_size must be 1..{MAX_BATCH}, got {batch_size}"
+        size = request_size(self.config)
+        if not 1 <= size <= MAX_BATCH:
+            name = "batch_size" if self.config.get("batch_size") else "request_size"
+            msg = f"{name} must be 1..{MAX_BATCH}, got {size}"
             raise ConfigValidationError(msg, errors=[msg])
         if int(self.config.get("max_concurrency", 4)) < 1:
             msg = "max_concurrency must be >= 1"
@@ -148,8 +148,8 @@ class TargetGlassdome(Target):
         )
         return Delivery(
             client,
-            DeadLetters(str(config.get("dead_letter_path", "output/dead-letter/glassdome.jsonl"))),
-            batch_size=int(config.get("batch_size", MAX_BATCH)),
+            DeadLetters.for_plugin("glassdome.jsonl", path=config.get("dead_letter_path")),
+            batch_size=request_size(config),
             max_concurrency=concurrency,
         )
 
@@ -202,13 +202,17 @@ class TargetGlassdome(Target):
         if "delivery" not in self.__dict__:
             return
         self.delivery.close()
-        rejected = self.delivery.rejected
-        if rejected and self.config.get("fail_on_rejects", True):
-            self.logger.error(
-                "run rejected records %s",
-                logs.kv(rejected=rejected, dead_letter=self.delivery.dead_letters.path),
-            )
-            raise SystemExit(1)
+        if code := rejects_exit_code(
+            self.delivery.rejected,
+            self.config.get("fail_on_rejects", True),
+            self.logger,
+            dead_letter=self.delivery.dead_letters.path,
+        ):
+            raise SystemExit(code)
+
+
+def _hosts_its_sinks(target: TargetGlassdome) -> DeliveryHost:
+    return target  # mypy checks here that the target has what its sinks use
 
 
 def main() -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import psycopg2
 from connector_kit import logs, retry
-from connector_kit.deadletter import DeadLetters
+from connector_kit.deadletter import DeadLetters, send_in_halves
+from connector_kit.sinks import SinkHost, sdk_target
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from singer_sdk.sql import SQLSink
 from typing_extensions import override
@@ -24,17 +25,28 @@ SDC_DELETED_AT = "_sdc_deleted_at"
 SDC_TABLE_VERSION = "_sdc_table_version"
 
 
+class WarehouseHost(SinkHost, Protocol):
+    """What a PostgresSink uses of its target: state shared by every sink of the run."""
+
+    @property
+    def dead_letters(self) -> DeadLetters: ...
+
+    @property
+    def overwritten_tables(self) -> set[str]:
+        """Tables `overwrite` emptied in this run: a later sink (schema change) must not."""
+        ...
+
+
 class PostgresSink(SQLSink[PostgresConnector]):
     """One stream -> one table, each batch in one transaction."""
 
     connector_class = PostgresConnector
     MAX_SIZE_DEFAULT = 50_000
 
-    def __init__(self, target: Any, *args: Any, **kwargs: Any) -> None:
-        self._target_dead_letters: DeadLetters = target.dead_letters
-        # tables emptied by `overwrite` in this run: a later sink (schema change) must not
-        self._overwritten: set[str] = target.overwritten_tables
-        super().__init__(target, *args, **kwargs)
+    def __init__(self, target: WarehouseHost, *args: Any, **kwargs: Any) -> None:
+        self._target_dead_letters = target.dead_letters
+        self._overwritten = target.overwritten_tables
+        super().__init__(sdk_target(target), *args, **kwargs)
 
     @override
     def get_validator(self) -> BaseJSONSchemaValidator | None:
@@ -99,22 +111,20 @@ class PostgresSink(SQLSink[PostgresConnector]):
     def _load_records(self, records: list[dict[str, Any]]) -> None:
         """A batch Postgres refuses is split in halves until the bad records are found;
         those go to the dead-letter file with the database's reason, the rest is loaded."""
-        try:
-            self._load(staging.records_source(records, self._columns), origin="records")
-        except (psycopg2.DataError, psycopg2.IntegrityError) as exc:
-            if len(records) == 1:
-                reason = str(exc).strip().splitlines()[0]
-                self.dead_letters.add(
-                    records[0], reason, stream=self.stream_name, table=self._table.display
-                )
-                self._totals["rejected"] += 1
-                self.logger.warning(
-                    "event=record_rejected stream=%s reason=%s", self.stream_name, reason
-                )
-                return
-            half = len(records) // 2
-            self._load_records(records[:half])
-            self._load_records(records[half:])
+        send_in_halves(
+            records,
+            lambda batch: self._load(
+                staging.records_source(batch, self._columns), origin="records"
+            ),
+            (psycopg2.DataError, psycopg2.IntegrityError),
+            self._reject,
+        )
+
+    def _reject(self, record: dict[str, Any], error: psycopg2.Error) -> None:
+        reason = str(error).strip().splitlines()[0]
+        self.dead_letters.add(record, reason, stream=self.stream_name, table=self._table.display)
+        self._totals["rejected"] += 1
+        self.logger.warning("event=record_rejected stream=%s reason=%s", self.stream_name, reason)
 
     def _needs_emptying(self) -> bool:
         """overwrite: the first batch of the run for this table empties it (once per run)."""

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import simplejson
-from connector_kit.pgtext import REPLACEMENT, storable
+from connector_kit.pgtext import JSON_LINE_COPY_OPTIONS, REPLACEMENT, storable
 
 from target_postgres.columns import Column
 
@@ -40,10 +40,8 @@ _TEXT_ESCAPES = str.maketrans(
 # backslash itself was escaped and the text "\u0000" is literal, which is kept)
 _JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 _JSON_NUL_BYTES = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
-# control characters never appear raw inside a JSON line, so these make COPY pass lines through
 # what COPY reads from: a file, a BytesIO or one of the chunk readers below
 ByteStream = IO[bytes] | io.RawIOBase
-JSON_LINE_COPY_OPTIONS = "FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02'"
 
 
 def _json_default(value: Any) -> Any:

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import psycopg2
 from connector_kit.config_files import run_cli
-from connector_kit.deadletter import DeadLetters
+from connector_kit.deadletter import DeadLetters, rejects_exit_code
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.sql import SQLTarget
 from typing_extensions import override
 
 from target_postgres.columns import ColumnNameClashError, IncompatibleColumnTypeError
-from target_postgres.sinks import PostgresSink
+from target_postgres.sinks import PostgresSink, WarehouseHost
 
 
 class TargetPostgres(SQLTarget):
@@ -136,22 +134,18 @@ class TargetPostgres(SQLTarget):
 
     @cached_property
     def dead_letters(self) -> DeadLetters:
-        folder = os.environ.get("DEAD_LETTER_DIR") or "output/dead-letter"
-        return DeadLetters(
-            str(self.config.get("dead_letter_path") or Path(folder) / "warehouse.jsonl")
-        )
+        return DeadLetters.for_plugin("warehouse.jsonl", path=self.config.get("dead_letter_path"))
 
     @override
     def process_endofpipe(self) -> None:
         super().process_endofpipe()
-        rejected = self.dead_letters.count
-        if rejected and self.config.get("fail_on_rejects", True):
-            self.logger.error(
-                "event=run_rejected_records rejected=%d dead_letter=%s",
-                rejected,
-                self.dead_letters.path,
-            )
-            raise SystemExit(1)
+        if code := rejects_exit_code(
+            self.dead_letters.count,
+            self.config.get("fail_on_rejects", True),
+            self.logger,
+            dead_letter=self.dead_letters.path,
+        ):
+            raise SystemExit(code)
 
     @classmethod
     @override
@@ -167,6 +161,10 @@ class TargetPostgres(SQLTarget):
         ) as exc:
             cls.logger.error("event=load_failed error=%s reason=%s", type(exc).__name__, exc)
             sys.exit(1)
+
+
+def _hosts_its_sinks(target: TargetPostgres) -> WarehouseHost:
+    return target  # mypy checks here that the target has what its sinks use
 
 
 def main() -> None:

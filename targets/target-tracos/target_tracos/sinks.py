@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import os
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from connector_kit.deadletter import DeadLetters
 from connector_kit.logs import Progress, kv, summary
 from connector_kit.mongo import Mongo, MongoUnavailableError, bson_problem
+from connector_kit.sinks import SinkHost, sdk_target
 from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import BulkWriteError
 from singer_sdk.sinks import BatchSink
@@ -26,8 +25,6 @@ from typing_extensions import override
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-    from singer_sdk.target_base import Target
 
 DUPLICATE_KEY = 11000
 
@@ -45,41 +42,60 @@ def bson_value(value: Any) -> Any:
     return value
 
 
+class TracosHost(SinkHost, Protocol):
+    """What an UpsertSink uses of its target: the run's one TracOS connection."""
+
+    @property
+    def tracos(self) -> Mongo: ...
+
+
+class StreamKeyError(Exception):
+    """A stream target-tracos cannot upsert: it needs exactly one key property."""
+
+
 class UpsertSink(BatchSink):
     """One stream into the collection of the same name (or as `collections` maps it)."""
 
     def __init__(
-        self, target: Target, stream_name: str, schema: dict, key_properties: Sequence[str] | None
+        self,
+        target: TracosHost,
+        stream_name: str,
+        schema: dict,
+        key_properties: Sequence[str] | None,
     ) -> None:
-        super().__init__(target, stream_name, schema, key_properties)
+        super().__init__(sdk_target(target), stream_name, schema, key_properties)
         if not key_properties or len(key_properties) != 1:
-            raise MongoUnavailableError(
+            raise StreamKeyError(
                 f"stream {stream_name} needs exactly one key property, got {key_properties}"
             )
         self.key = key_properties[0]
-        self.version = self.config.get("version_field", "updatedAt")
-        self.unsynced_flag = self.config.get("unsynced_flag", "isSynced")
-        self.tracos: Mongo = target.tracos  # type: ignore[attr-defined]
+        # the old setting names (version_field, unsynced_flag) still read, deprecated
+        self.version = (
+            self.config.get("version_field") or self.config.get("version_property") or "updatedAt"
+        )
+        self.synced_flag = (
+            self.config.get("unsynced_flag") or self.config.get("synced_flag") or "isSynced"
+        )
+        self.tracos = target.tracos
         name = (self.config.get("collections") or {}).get(stream_name, stream_name)
         self.collection = self.tracos.database[name]
         self.tracos.call(
             "ensure unique index",
             lambda: self.collection.create_index([(self.key, ASCENDING)], unique=True),
         )
-        folder = (
-            self.config.get("dead_letter_dir")
-            or os.environ.get("DEAD_LETTER_DIR")
-            or "output/dead-letter"
+        self.dead_letters = DeadLetters.for_plugin(
+            "target-tracos.jsonl", folder=self.config.get("dead_letter_dir")
         )
-        self.dead_letters = DeadLetters(Path(folder) / "target-tracos.jsonl")
         self.max_bson_size = self.tracos.max_bson_size()
         self.totals = {"received": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
         self.progress = Progress(self.logger, stream=self.stream_name)
 
+    MAX_SIZE_DEFAULT = 1000  # records per bulk_write: the SDK's batch_size_rows
+
     @property
     @override
     def max_size(self) -> int:
-        return int(self.config.get("batch_size", 1000))
+        return int(self.config.get("batch_size") or super().max_size)  # old name, deprecated
 
     def _reject(self, record: dict[str, Any], reason: str) -> None:
         self.dead_letters.add(record, reason, stream=self.stream_name)
@@ -98,7 +114,7 @@ class UpsertSink(BatchSink):
             if doc.get(self.key) is None or doc.get(self.version) is None:
                 self._reject(record, f"missing {self.key} or {self.version}")
                 continue
-            problem = bson_problem({**doc, self.unsynced_flag: False}, self.max_bson_size)
+            problem = bson_problem({**doc, self.synced_flag: False}, self.max_bson_size)
             if problem:  # one value Mongo cannot hold must not fail the batch's bulk_write
                 self._reject(record, problem)
                 continue
@@ -111,7 +127,7 @@ class UpsertSink(BatchSink):
         ops = [
             UpdateOne(
                 {self.key: doc[self.key], self.version: {"$not": {"$gte": doc[self.version]}}},
-                {"$set": {**doc, self.unsynced_flag: False}},
+                {"$set": {**doc, self.synced_flag: False}},
                 upsert=True,
             )
             for doc in docs

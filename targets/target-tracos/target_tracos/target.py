@@ -1,4 +1,4 @@
-"""target-tracos: declarations only; the work lives in sinks.py and connection.py."""
+"""target-tracos: declarations only; the work lives in sinks.py (Mongo access: connector_kit.mongo)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from singer_sdk import Target
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from target_tracos.sinks import UpsertSink
+from target_tracos.sinks import StreamKeyError, TracosHost, UpsertSink
 
 
 class TargetTracos(Target):
@@ -33,27 +33,23 @@ class TargetTracos(Target):
             "collection of its own name.",
         ),
         th.Property(
-            "version_field",
+            "version_property",
             th.StringType,
             default="updatedAt",
-            title="Version field",
+            title="Version property",
             description="Field compared on upsert: a record only replaces a stored document "
             "older than itself.",
         ),
         th.Property(
-            "unsynced_flag",
+            "synced_flag",
             th.StringType,
             default="isSynced",
-            title="Unsynced flag",
+            title="Synced flag",
             description="Field set false on every inbound change so the outbound flow exports it.",
         ),
-        th.Property(
-            "batch_size",
-            th.IntegerType,
-            default=1000,
-            title="Batch size",
-            description="Records per bulk_write (and per state acknowledgement).",
-        ),
+        th.Property("version_field", th.StringType, description="Deprecated: version_property."),
+        th.Property("unsynced_flag", th.StringType, description="Deprecated: synced_flag."),
+        th.Property("batch_size", th.IntegerType, description="Deprecated: batch_size_rows."),
         th.Property(
             "dead_letter_dir",
             th.StringType,
@@ -89,6 +85,13 @@ class TargetTracos(Target):
                 kv(error=error),
             )
             sys.exit(1)
+        except StreamKeyError as error:
+            cls.logger.error("stream cannot be loaded, run stopped %s", kv(error=error))
+            sys.exit(1)
+
+
+def _hosts_its_sinks(target: TargetTracos) -> TracosHost:
+    return target  # mypy checks here that the target has what its sinks use
 
 
 def main() -> None:
