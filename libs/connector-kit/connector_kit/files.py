@@ -234,14 +234,18 @@ def excerpt(text: object, limit: int = EXCERPT_CHARS) -> str:
 def write_reason(target: Path, reason: str, source: Path) -> Path:
     """Write `<target>.reason` beside a file just set aside; returns its path."""
     st = target.lstat()
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    text = (
-        f"{excerpt(reason, 2000)}\nsource: {excerpt(source, 2000)}\nset_aside_at: {stamp}\n"
-        f"size: {st.st_size}\nmtime_ns: {st.st_mtime_ns}\n"
-    )
     reason_path = target.with_name(target.name + ".reason")
-    reason_path.write_text(text, encoding="utf-8")
+    reason_path.write_text(reason_text(reason, source, st.st_size, st.st_mtime_ns), "utf-8")
     return reason_path
+
+
+def reason_text(reason: str, source: object, size: int, mtime_ns: int) -> str:
+    """The `.reason` file's text (also written beside objects set aside in a remote store)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return (
+        f"{excerpt(reason, 2000)}\nsource: {excerpt(source, 2000)}\nset_aside_at: {stamp}\n"
+        f"size: {size}\nmtime_ns: {mtime_ns}\n"
+    )
 
 
 def _reason_fields(reason_path: Path) -> dict[str, str]:

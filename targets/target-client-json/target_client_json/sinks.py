@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connector_kit.deadletter import DeadLetters
+from connector_kit.remote import RemoteFolder, folder_of, local_path
 from connector_kit.logs import Progress, kv, summary
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
@@ -22,6 +23,7 @@ from target_client_json.files import (
     append_journal,
     file_name,
     fsync_folder,
+    journal_lines,
     parse_file_mode,
     to_json,
     umask_mode,
@@ -44,9 +46,19 @@ class JsonFileSink(BatchSink):
             raise ValueError(msg)
         self.key = key_properties[0]
         self.version = self.config.get("version_property", "lastUpdateDate")
-        self.folder = Path(self.config["outbound_dir"])
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.journal = Path(self.config.get("journal_path") or self.folder / ".written.jsonl")
+        outbound = self.config["outbound_dir"]
+        journal = self.config.get("journal_path") or f"{outbound.rstrip('/')}/.written.jsonl"
+        local = local_path(outbound)
+        # a store's URL (s3://, sftp://): connector_kit.remote writes there, same guarantees
+        self.remote = None if local else RemoteFolder(outbound)
+        self.folder: Path | RemoteFolder = local or self.remote  # type: ignore[assignment]
+        self._present: set[str] | None = None
+        if self.remote:
+            self.remote.ensure()
+            self.journal: Path | str = journal
+        else:
+            self.folder.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
+            self.journal = local_path(journal) or journal
         self.file_mode = parse_file_mode(self.config.get("file_mode"))
         if self.file_mode is None:
             self.file_mode = umask_mode()  # read once: os.umask is process-wide
@@ -76,22 +88,52 @@ class JsonFileSink(BatchSink):
                 self.rejected += 1
                 self.dead_letters.add(record, str(error), stream=self.stream_name)
                 self.logger.error("record rejected %s", kv(stream=self.stream_name, reason=error))
+        if self.remote:
+            self._write_remote(self.remote, latest)
+            return
         entries = []
         for name, record in latest.items():
-            replaced = (self.folder / name).exists()
-            write_atomic(self.folder, name, to_json(record), self.file_mode)
+            replaced = (self.folder / name).exists()  # type: ignore[operator]
+            write_atomic(self.folder, name, to_json(record), self.file_mode)  # type: ignore[arg-type]
             self.updated += replaced
-            entries.append(
-                {
-                    "stream": self.stream_name,
-                    "file": name,
-                    "key": record[self.key],
-                    "version": record.get(self.version),
-                    "written_at": dt.datetime.now(dt.UTC),
-                }
-            )
-        fsync_folder(self.folder)
-        append_journal(self.journal, entries)
+            entries.append(self._entry(name, record))
+        fsync_folder(self.folder)  # type: ignore[arg-type]
+        if isinstance(self.journal, Path):
+            append_journal(self.journal, entries)
+        else:  # a local outbound folder with its journal in a store
+            self._append_remote_journal(entries)
+        self.written += len(entries)
+        self.progress.add(len(entries))
+
+    def _entry(self, name: str, record: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "stream": self.stream_name,
+            "file": name,
+            "key": record[self.key],
+            "version": record.get(self.version),
+            "written_at": dt.datetime.now(dt.UTC),
+        }
+
+    def _append_remote_journal(self, entries: list[dict[str, Any]]) -> None:
+        """One journal object per batch (objects cannot be appended to)."""
+        if entries:
+            folder, name = folder_of(str(self.journal))
+            folder.append_segment(name, journal_lines(entries))
+
+    def _write_remote(self, remote: RemoteFolder, latest: dict[str, dict[str, Any]]) -> None:
+        """Each file whole in one write (connector_kit.remote), then the batch's journal object."""
+        if self._present is None:  # listed once: a store's listing costs a request per 1000
+            self._present = {listed.name for listed in remote.list("*.json")}
+        entries = []
+        for name, record in latest.items():
+            remote.write_atomic(name, to_json(record).encode("utf-8"))
+            self.updated += name in self._present
+            self._present.add(name)
+            entries.append(self._entry(name, record))
+        if isinstance(self.journal, Path):
+            append_journal(self.journal, entries)
+        else:
+            self._append_remote_journal(entries)
         self.written += len(entries)
         self.progress.add(len(entries))
 
