@@ -26,7 +26,7 @@ from tests.tracos.conftest import FIXTURES, Flow, as_json, load_fixture
 
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - the local server's dummy key
+    "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
 
@@ -72,11 +72,11 @@ def test_remote_folder_names_its_store() -> None:
 
 
 def test_object_rules_settle_temporary_and_cap(s3: tuple[Any, str]) -> None:
-    fs, bucket = s3
+    _fs, bucket = s3
     folder = RemoteFolder(f"s3://{bucket}/in")
     folder.write_atomic("1.json", b"[1]")
     folder.write_atomic("2.json.part", b"[")
-    (one, part) = sorted(folder.list("*"), key=lambda st: st.name)
+    (one, part) = sorted(folder.objects("*"), key=lambda st: st.name)
     rules = files.FileRules(settle_seconds=60, max_bytes=10)
     assert folder.check(one, rules)[0] is files.Verdict.UNSETTLED
     assert folder.check(one, rules, now=one.st_mtime + 61)[0] is files.Verdict.READY
@@ -84,14 +84,14 @@ def test_object_rules_settle_temporary_and_cap(s3: tuple[Any, str]) -> None:
     verdict, reason = folder.check(one, files.FileRules(settle_seconds=0, max_bytes=2))
     assert verdict is files.Verdict.REFUSED
     assert "size cap of 2 bytes" in reason
-    assert folder.list("*.json") == [one]
+    assert folder.objects("*.json") == [one]
 
 
 def test_object_read_stops_at_cap_and_sees_a_replacement(s3: tuple[Any, str]) -> None:
-    fs, bucket = s3
+    _fs, bucket = s3
     folder = RemoteFolder(f"s3://{bucket}/in")
     folder.write_atomic("a.json", b'[{"a": 1}]')
-    (listed,) = folder.list()
+    (listed,) = folder.objects()
     raw, stream = folder.open(listed, files.FileRules(max_bytes=100))
     assert stream.read() == b'[{"a": 1}]'
     assert not raw.changed()
@@ -110,14 +110,14 @@ def test_set_aside_keeps_earlier_objects_and_writes_the_reason(s3: tuple[Any, st
     for content in (b"{", b"[oops"):
         path = inbound.write_atomic("bad.json", content)
         quarantine.set_aside(path, "corrupt JSON: x")
-    names = sorted(st.name for st in quarantine.list("*"))
+    names = sorted(st.name for st in quarantine.objects("*"))
     assert len(names) == 4
     assert "bad.json" in names
     assert "bad.json.reason" in names
     reason = fs.cat_file(f"{bucket}/q/bad.json.reason").decode()
     assert reason.splitlines()[0] == "corrupt JSON: x"
     assert f"source: s3://{bucket}/in/bad.json" in reason
-    assert inbound.list("*") == []
+    assert inbound.objects("*") == []
 
 
 def test_writes_by_rename_where_the_store_has_one() -> None:
@@ -127,7 +127,7 @@ def test_writes_by_rename_where_the_store_has_one() -> None:
     folder.write_atomic("7.json", b"old")
     folder.write_atomic("7.json", b"new")
     assert folder.fs.cat_file(folder.path("7.json")) == b"new"
-    assert [st.name for st in folder.list("*")] == ["7.json"]  # no temp name left
+    assert [st.name for st in folder.objects("*")] == ["7.json"]  # no temp name left
     first = folder.append_segment(".written.jsonl", '{"key": 1}\n')
     second = folder.append_segment(".written.jsonl", '{"key": 2}\n')
     assert folder.segments(".written.jsonl") == [first, second]
@@ -165,7 +165,10 @@ def test_round_trip_through_s3(flow: Flow, s3: tuple[Any, str], s3_endpoint: str
     for expected in load_fixture("expected_tracos.json"):
         stored = as_json(docs[expected["number"]])
         assert {k: stored[k] for k in expected} == expected
-    assert all(doc["isSynced"] is True and isinstance(doc["syncedAt"], dt.datetime) for doc in docs.values())
+    assert all(
+        doc["isSynced"] is True and isinstance(doc["syncedAt"], dt.datetime)
+        for doc in docs.values()
+    )
 
     fs.invalidate_cache()
     reason = fs.cat_file(f"{bucket}/quarantine/corrupt.json.reason").decode()

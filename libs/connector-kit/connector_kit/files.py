@@ -231,7 +231,7 @@ def excerpt(text: object, limit: int = EXCERPT_CHARS) -> str:
 # and the file is looked at again (see `changed_since_set_aside`).
 
 
-def write_reason(target: Path, reason: str, source: Path) -> Path:
+def write_reason(target: Path, reason: str, source: object) -> Path:
     """Write `<target>.reason` beside a file just set aside; returns its path."""
     st = target.lstat()
     reason_path = target.with_name(target.name + ".reason")

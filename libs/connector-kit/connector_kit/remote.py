@@ -166,7 +166,7 @@ class RemoteFolder:
         if not self.object_store:
             self.fs.makedirs(self.root, exist_ok=True)
 
-    def list(self, pattern: str = "*") -> list[ObjectStat]:
+    def objects(self, pattern: str = "*") -> list[ObjectStat]:
         """The objects directly in the folder whose name matches, oldest first."""
         self.fs.invalidate_cache(self.root)
         try:
@@ -257,7 +257,7 @@ class RemoteFolder:
 
     def segments(self, journal: str) -> list[str]:
         """The journal's appends, oldest first (and the journal itself if someone wrote one)."""
-        found = [st.path for st in self.list(f"{journal}{SEGMENT}*")]
+        found = [st.path for st in self.objects(f"{journal}{SEGMENT}*")]
         whole = self.stat(self.path(journal))
         return sorted(found) + ([whole.path] if whole else [])
 

@@ -17,9 +17,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from connector_kit import files
-from connector_kit.remote import RemoteFolder, local_path
 from connector_kit.jsonstream import InvalidJson, JsonRecords
 from connector_kit.logs import kv, summary
+from connector_kit.remote import RemoteFolder, local_path
 from singer_sdk import Stream
 from singer_sdk.helpers.types import Context
 from typing_extensions import override
@@ -59,7 +59,9 @@ class InboundFileStream(Stream):
         if not hasattr(self, "_quarantine"):
             folder = self.config.get("quarantine_dir")
             if self.remote is not None:
-                remote = RemoteFolder(folder) if folder else self.remote.parent().child("quarantine")
+                remote = (
+                    RemoteFolder(folder) if folder else self.remote.parent().child("quarantine")
+                )
                 self._quarantine: Quarantine | RemoteQuarantine = RemoteQuarantine(remote)
             else:
                 local = local_path(folder) if folder else self.inbound_dir.parent / "quarantine"
@@ -192,7 +194,7 @@ class InboundFileStream(Stream):
         rules = self.rules
         present: set[str] = set()
         read = records = waiting = 0
-        for listed in remote.list(self.config.get("file_pattern", "*.json")):
+        for listed in remote.objects(self.config.get("file_pattern", "*.json")):
             verdict, reason = remote.check(listed, rules)
             if verdict is files.Verdict.TEMPORARY:
                 continue
@@ -200,7 +202,8 @@ class InboundFileStream(Stream):
             if verdict is files.Verdict.UNSETTLED:
                 waiting += 1
                 self.logger.info(
-                    "file not settled, left for the next run %s", kv(file=listed.name, reason=reason)
+                    "file not settled, left for the next run %s",
+                    kv(file=listed.name, reason=reason),
                 )
                 continue
             if verdict is files.Verdict.REFUSED:

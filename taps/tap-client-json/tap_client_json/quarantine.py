@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 from connector_kit import files
@@ -33,7 +33,7 @@ class Quarantine:
             path = self.folder / f"{stamp}-{name}"
         return path
 
-    def _write_reason(self, path: Path, reason: str, source: Path) -> None:
+    def _write_reason(self, path: Path, reason: str, source: PurePath) -> None:
         files.write_reason(path, reason, source)
         self.count += 1
 
@@ -50,7 +50,7 @@ class Quarantine:
         self._write_reason(target, reason, source)
         return target
 
-    def keep(self, source: Path, index: int, record: Any, reason: str) -> Path:
+    def keep(self, source: PurePath, index: int, record: Any, reason: str) -> Path:
         """Keep one bad record of an array file as its own file; the rest of the file loads."""
         target = self._free_path(f"{source.stem}.{index}{source.suffix or '.json'}")
         text = json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n"
@@ -86,7 +86,7 @@ class RemoteQuarantine:
         self.count += 1
         return self.folder.fs.unstrip_protocol(target)
 
-    def keep(self, source: PurePosixPath, index: int, record: Any, reason: str) -> str:
+    def keep(self, source: PurePath, index: int, record: Any, reason: str) -> str:
         name = f"{source.stem}.{index}{source.suffix or '.json'}"
         text = json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n"
         target = self.folder.free_path(name)

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connector_kit.deadletter import DeadLetters
-from connector_kit.remote import RemoteFolder, folder_of, local_path
 from connector_kit.logs import Progress, kv, summary
+from connector_kit.remote import RemoteFolder, folder_of, local_path
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
@@ -123,7 +123,7 @@ class JsonFileSink(BatchSink):
     def _write_remote(self, remote: RemoteFolder, latest: dict[str, dict[str, Any]]) -> None:
         """Each file whole in one write (connector_kit.remote), then the batch's journal object."""
         if self._present is None:  # listed once: a store's listing costs a request per 1000
-            self._present = {listed.name for listed in remote.list("*.json")}
+            self._present = {listed.name for listed in remote.objects("*.json")}
         entries = []
         for name, record in latest.items():
             remote.write_atomic(name, to_json(record).encode("utf-8"))
