@@ -36,6 +36,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from connector_kit import files
+from connector_kit.logs import endpoint
 
 OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
 SEGMENT = ".seg-"
@@ -142,7 +143,7 @@ class RemoteFolder:
         self.object_store = self.protocol in OBJECT_STORES
 
     def __str__(self) -> str:
-        return self.url
+        return endpoint(self.url)  # what logs show: never a user:password@ in the URL
 
     def path(self, name: str) -> str:
         return f"{self.root}/{name}"

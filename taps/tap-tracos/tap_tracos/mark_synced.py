@@ -213,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     except MongoUnavailableError as error:
         log.error("tracos unavailable, journal kept for the next run %s", kv(error=error))
         return 1
+    except OSError as error:  # a store's journal out of reach (credentials, network)
+        logs.failure(log, "journal unreadable, kept for the next run", error)
+        return 1
     finally:
         mongo.close()
     # bookkeeping of the export, not data moved: no counts the run report adds up
