@@ -1,6 +1,8 @@
 """Peak memory (RSS) of reading inbound files as they grow 1x, 10x, 100x: it must stay flat.
 
-- tap-client-json over one ERP JSON array file (the real CLI, records to /dev/null);
+- tap-client-json over one ERP JSON array file (the real CLI, records to /dev/null), from a
+  local folder (`tap`) and from an `s3://` bucket on a local moto S3 server (`tap-s3`; the
+  server runs in this process, the tap's RSS is measured alone);
 - the partner feeds reading alone (FeedReader: both passes, validation; no dlt), CSV and JSON;
 - the partner feeds pipeline over one CSV feed and one JSON feed (the whole run into DuckDB:
   DuckDB's own merge buffers come on top, capped by its `memory_limit`, e.g.
@@ -10,7 +12,7 @@ Each measurement runs in its own process; its peak RSS comes from the kernel (wa
 ru_maxrss), so nothing of one run inflates the next.
 
     .venv/bin/python benchmarks/bench_file_memory.py [--factors 1,10,100]
-        [--only tap,csv-read,json-read,csv,json]
+        [--only tap,tap-s3,csv-read,json-read,csv,json]
 
 Base sizes (1x): 1,600 work orders (~0.5 MB) and 10,000 feed rows (~0.5 MB); 100x is the
 issue's case: a ~53 MB JSON array, a 1M-row CSV (~50 MB).
@@ -100,6 +102,37 @@ def bench_tap(tmp: Path, factor: int) -> tuple[str, float, float, float]:
     return f"{BASE_ORDERS * factor:,} orders", size, seconds, rss
 
 
+def bench_tap_s3(tmp: Path, factor: int) -> tuple[str, float, float, float]:
+    import fsspec
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        aws = {
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        }
+        os.environ.update(aws)
+        local = tmp / f"tap-s3-{factor}.json"
+        write_orders(local, BASE_ORDERS * factor)
+        fs = fsspec.filesystem("s3", skip_instance_cache=True)
+        fs.mkdir("bench")
+        fs.put_file(str(local), "bench/inbound/dump.json")
+        config = tmp / f"tap-s3-{factor}.config.json"
+        config.write_text(json.dumps({"inbound_dir": "s3://bench/inbound", "settle_seconds": 0}))
+        seconds, rss = measure(
+            [str(BIN / "tap-client-json"), "--config", str(config)],
+            {**os.environ, **aws, "LOG_LEVEL": "WARNING"},
+        )
+        return f"{BASE_ORDERS * factor:,} orders", local.stat().st_size / 1e6, seconds, rss
+    finally:
+        server.stop()
+
+
 def bench_feed(tmp: Path, factor: int, kind: str) -> tuple[str, float, float, float]:
     root = tmp / f"{kind}-{factor}"
     feed = root / "landing" / "acme2" / f"catalog.{kind}"
@@ -147,7 +180,7 @@ def read_only(path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--factors", default="1,10,100")
-    parser.add_argument("--only", default="tap,csv-read,json-read,csv,json")
+    parser.add_argument("--only", default="tap,tap-s3,csv-read,json-read,csv,json")
     parser.add_argument("--read-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.read_only:
@@ -164,6 +197,9 @@ def main() -> None:
                 if kind == "tap":
                     label = "tap-client-json (JSON array)"
                     what, size, seconds, rss = bench_tap(tmp, factor)
+                elif kind == "tap-s3":
+                    label = "tap-client-json, s3:// (JSON array)"
+                    what, size, seconds, rss = bench_tap_s3(tmp, factor)
                 elif kind.endswith("-read"):
                     label = f"partner feeds, {kind.removesuffix('-read').upper()} read+validate"
                     what, size, seconds, rss = bench_read(tmp, factor, kind)

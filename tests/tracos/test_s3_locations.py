@@ -22,7 +22,7 @@ from connector_kit.remote import RemoteFolder, local_path
 from moto.server import ThreadedMotoServer
 
 from tests.conftest import summaries
-from tests.tracos.conftest import FIXTURES, Flow, as_json, load_fixture
+from tests.tracos.conftest import FIXTURES, Flow, as_json, erp_order, load_fixture
 
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -149,6 +149,9 @@ def _s3_flow(flow: Flow, s3: tuple[Any, str], endpoint: str) -> str:
         fs.pipe_file(f"{bucket}/inbound/{path.name}", path.read_bytes())
     fs.pipe_file(f"{bucket}/inbound/corrupt.json", b'{"orderNo": 900, "isActive": tru')
     fs.pipe_file(f"{bucket}/inbound/upload.json.part", b"[")  # never read
+    bad = erp_order(902)
+    del bad["creationDate"]
+    fs.pipe_file(f"{bucket}/inbound/dump.json", json.dumps([erp_order(901), bad]).encode())
     return bucket
 
 
@@ -161,7 +164,7 @@ def test_round_trip_through_s3(flow: Flow, s3: tuple[Any, str], s3_endpoint: str
     assert first.returncode == 0, first.stderr[-4000:]
 
     docs = flow.documents()
-    assert sorted(docs) == [*range(1, 11), *range(101, 111)]
+    assert sorted(docs) == [*range(1, 11), *range(101, 111), 901]
     for expected in load_fixture("expected_tracos.json"):
         stored = as_json(docs[expected["number"]])
         assert {k: stored[k] for k in expected} == expected
@@ -176,6 +179,9 @@ def test_round_trip_through_s3(flow: Flow, s3: tuple[Any, str], s3_endpoint: str
     assert fs.exists(f"{bucket}/quarantine/corrupt.json")
     assert not fs.exists(f"{bucket}/inbound/corrupt.json")
     assert fs.exists(f"{bucket}/inbound/upload.json.part")
+    record = fs.cat_file(f"{bucket}/quarantine/dump.1.json.reason").decode()
+    assert record.startswith("missing field creationDate (record 1 of dump.json)")
+    assert json.loads(fs.cat_file(f"{bucket}/quarantine/dump.1.json"))["orderNo"] == 902
 
     expected_files = {
         p.name: json.loads(p.read_text()) for p in (FIXTURES / "expected_outbound").glob("*.json")
@@ -185,6 +191,7 @@ def test_round_trip_through_s3(flow: Flow, s3: tuple[Any, str], s3_endpoint: str
         for p in fs.ls(f"{bucket}/outbound", detail=False)
         if p.endswith(".json")
     }
+    assert landed.pop("901.json")["orderNo"] == 901  # imported from the array file, exported
     assert landed == expected_files
     left = [p for p in fs.ls(f"{bucket}/outbound", detail=False) if not p.endswith(".json")]
     assert left == []  # journal objects acknowledged and consumed, no temp names

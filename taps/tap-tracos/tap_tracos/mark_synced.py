@@ -65,15 +65,15 @@ class LocalJournal:
     def folder_exists(self) -> bool:
         return self.path.parent.is_dir()
 
-    def take(self) -> list[Path]:
-        return take_journal(self.path)
+    def take(self) -> list[str]:
+        return [str(taken) for taken in take_journal(self.path)]
 
-    def lines(self, taken: Path) -> Iterator[str]:
-        with taken.open(encoding="utf-8") as fh:
+    def lines(self, taken: str) -> Iterator[str]:
+        with Path(taken).open(encoding="utf-8") as fh:
             yield from fh
 
-    def done(self, taken: Path) -> None:
-        taken.unlink()
+    def done(self, taken: str) -> None:
+        Path(taken).unlink()
 
 
 class RemoteJournal:
@@ -125,20 +125,18 @@ def acknowledge(
     mongo: Mongo,
     *,
     collection: str,
-    journal: Path | Journal,
+    journal: Journal,
     key: str,
     version: str,
     synced_flag: str,
 ) -> dict[str, int]:
-    if isinstance(journal, Path):
-        journal = LocalJournal(journal)
     target = mongo.database[collection]
     now = dt.datetime.now(dt.UTC)
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     totals = {"exported": 0, "synced": 0}
     for taken in journal.take():
         ops: list[UpdateOne] = []
-        for entry in journal_entries(PurePosixPath(str(taken)).name, journal.lines(taken)):  # type: ignore[arg-type]
+        for entry in journal_entries(PurePosixPath(str(taken)).name, journal.lines(taken)):
             exported = dt.datetime.fromisoformat(entry["version"])
             ops.append(
                 UpdateOne(
@@ -151,7 +149,7 @@ def acknowledge(
             result = mongo.call("mark synced", target.bulk_write, batch, ordered=False)
             totals["exported"] += len(batch)
             totals["synced"] += result.modified_count
-        journal.done(taken)  # type: ignore[arg-type]
+        journal.done(taken)
     return totals
 
 

@@ -48,17 +48,16 @@ class JsonFileSink(BatchSink):
         self.version = self.config.get("version_property", "lastUpdateDate")
         outbound = self.config["outbound_dir"]
         journal = self.config.get("journal_path") or f"{outbound.rstrip('/')}/.written.jsonl"
-        local = local_path(outbound)
-        # a store's URL (s3://, sftp://): connector_kit.remote writes there, same guarantees
-        self.remote = None if local else RemoteFolder(outbound)
-        self.folder: Path | RemoteFolder = local or self.remote  # type: ignore[assignment]
-        self._present: set[str] | None = None
+        # a plain path or file:// is the local folder; a store's URL (s3://, sftp://) is
+        # written through connector_kit.remote, with the same guarantees
+        self.local = local_path(outbound)
+        self.remote = None if self.local else RemoteFolder(outbound)
+        self._present: set[str] | None = None  # names in the store, listed once
         if self.remote:
             self.remote.ensure()
-            self.journal: Path | str = journal
         else:
-            self.folder.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
-            self.journal = local_path(journal) or journal
+            self.folder.mkdir(parents=True, exist_ok=True)
+        self.journal: Path | str = local_path(journal) or journal
         self.file_mode = parse_file_mode(self.config.get("file_mode"))
         if self.file_mode is None:
             self.file_mode = umask_mode()  # read once: os.umask is process-wide
@@ -72,6 +71,11 @@ class JsonFileSink(BatchSink):
         self.rejected = 0
         self.updated = 0  # files that replaced an earlier export of the same key
         self.progress = Progress(self.logger, stream=self.stream_name)
+
+    @property
+    def folder(self) -> Path:
+        assert self.local is not None
+        return self.local
 
     @property
     @override
@@ -88,22 +92,28 @@ class JsonFileSink(BatchSink):
                 self.rejected += 1
                 self.dead_letters.add(record, str(error), stream=self.stream_name)
                 self.logger.error("record rejected %s", kv(stream=self.stream_name, reason=error))
-        if self.remote:
-            self._write_remote(self.remote, latest)
-            return
         entries = []
         for name, record in latest.items():
-            replaced = (self.folder / name).exists()  # type: ignore[operator]
-            write_atomic(self.folder, name, to_json(record), self.file_mode)  # type: ignore[arg-type]
-            self.updated += replaced
+            self.updated += self._write(name, record)
             entries.append(self._entry(name, record))
-        fsync_folder(self.folder)  # type: ignore[arg-type]
-        if isinstance(self.journal, Path):
-            append_journal(self.journal, entries)
-        else:  # a local outbound folder with its journal in a store
-            self._append_remote_journal(entries)
+        if self.local:
+            fsync_folder(self.local)  # the renames themselves durable
+        self._append_journal(entries)
         self.written += len(entries)
         self.progress.add(len(entries))
+
+    def _write(self, name: str, record: dict[str, Any]) -> bool:
+        """Write one file atomically; True when it replaced an earlier export of the key."""
+        if self.remote is None:
+            replaced = (self.folder / name).exists()
+            write_atomic(self.folder, name, to_json(record), self.file_mode)
+            return replaced
+        if self._present is None:  # listed once: a store's listing costs a request per 1000
+            self._present = {listed.name for listed in self.remote.objects("*.json")}
+        self.remote.write_atomic(name, to_json(record).encode("utf-8"))  # one PUT, or tmp+rename
+        replaced = name in self._present
+        self._present.add(name)
+        return replaced
 
     def _entry(self, name: str, record: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -114,28 +124,13 @@ class JsonFileSink(BatchSink):
             "written_at": dt.datetime.now(dt.UTC),
         }
 
-    def _append_remote_journal(self, entries: list[dict[str, Any]]) -> None:
-        """One journal object per batch (objects cannot be appended to)."""
-        if entries:
-            folder, name = folder_of(str(self.journal))
-            folder.append_segment(name, journal_lines(entries))
-
-    def _write_remote(self, remote: RemoteFolder, latest: dict[str, dict[str, Any]]) -> None:
-        """Each file whole in one write (connector_kit.remote), then the batch's journal object."""
-        if self._present is None:  # listed once: a store's listing costs a request per 1000
-            self._present = {listed.name for listed in remote.objects("*.json")}
-        entries = []
-        for name, record in latest.items():
-            remote.write_atomic(name, to_json(record).encode("utf-8"))
-            self.updated += name in self._present
-            self._present.add(name)
-            entries.append(self._entry(name, record))
+    def _append_journal(self, entries: list[dict[str, Any]]) -> None:
+        """A local journal gets fsynced lines; one in a store an object per batch (a segment)."""
         if isinstance(self.journal, Path):
             append_journal(self.journal, entries)
-        else:
-            self._append_remote_journal(entries)
-        self.written += len(entries)
-        self.progress.add(len(entries))
+        elif entries:
+            folder, name = folder_of(self.journal)
+            folder.append_segment(name, journal_lines(entries))
 
     @override
     def clean_up(self) -> None:
@@ -143,7 +138,7 @@ class JsonFileSink(BatchSink):
         summary(
             self.logger,
             stream=self.stream_name,
-            folder=self.folder,
+            folder=self.local or self.remote,
             inserted=self.written - self.updated,
             updated=self.updated,
             rejected=self.rejected,
