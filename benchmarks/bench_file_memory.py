@@ -1,8 +1,8 @@
 """Peak memory (RSS) of reading inbound files as they grow 1x, 10x, 100x: it must stay flat.
 
 - tap-client-json over one ERP JSON array file (the real CLI, records to /dev/null), from a
-  local folder (`tap`) and from an `s3://` bucket on a local moto S3 server (`tap-s3`; the
-  server runs in this process, the tap's RSS is measured alone);
+  local folder (`tap`) and from an `s3://` bucket on a local moto S3 server (`tap-s3`, the
+  server in a process of its own);
 - the partner feeds reading alone (FeedReader: both passes, validation; no dlt), CSV and JSON;
 - the partner feeds pipeline over one CSV feed and one JSON feed (the whole run into DuckDB:
   DuckDB's own merge buffers come on top, capped by its `memory_limit`, e.g.
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -103,34 +104,45 @@ def bench_tap(tmp: Path, factor: int) -> tuple[str, float, float, float]:
 
 
 def bench_tap_s3(tmp: Path, factor: int) -> tuple[str, float, float, float]:
-    import fsspec
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+    """The server and the upload run in processes of their own: a child's peak RSS counts the
+    process it was forked from, so this one stays as small as for the local `tap`."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        host, port = server.get_host_and_port()
-        aws = {
+        env = {
+            **os.environ,
             "AWS_ACCESS_KEY_ID": "bench",
             "AWS_SECRET_ACCESS_KEY": "bench",
             "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
         }
-        os.environ.update(aws)
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
         local = tmp / f"tap-s3-{factor}.json"
         write_orders(local, BASE_ORDERS * factor)
-        fs = fsspec.filesystem("s3", skip_instance_cache=True)
-        fs.mkdir("bench")
-        fs.put_file(str(local), "bench/inbound/dump.json")
+        upload = (
+            "import fsspec, sys; fs = fsspec.filesystem('s3'); fs.mkdir('bench');"
+            "fs.put_file(sys.argv[1], 'bench/inbound/dump.json')"
+        )
+        subprocess.run([sys.executable, "-c", upload, str(local)], env=env, check=True)
         config = tmp / f"tap-s3-{factor}.config.json"
         config.write_text(json.dumps({"inbound_dir": "s3://bench/inbound", "settle_seconds": 0}))
         seconds, rss = measure(
-            [str(BIN / "tap-client-json"), "--config", str(config)],
-            {**os.environ, **aws, "LOG_LEVEL": "WARNING"},
+            [str(BIN / "tap-client-json"), "--config", str(config)], {**env, "LOG_LEVEL": "WARNING"}
         )
         return f"{BASE_ORDERS * factor:,} orders", local.stat().st_size / 1e6, seconds, rss
     finally:
-        server.stop()
+        server.terminate()
+        server.wait()
 
 
 def bench_feed(tmp: Path, factor: int, kind: str) -> tuple[str, float, float, float]:

@@ -40,6 +40,7 @@ from connector_kit.logs import endpoint
 
 OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
 SEGMENT = ".seg-"
+READ_BLOCK = 4 << 20  # 4 MiB per range request
 
 
 def is_url(location: str) -> bool:
@@ -94,7 +95,11 @@ class RemoteFile(io.RawIOBase):
         self.folder = folder
         self.stat = listed
         self.max_bytes = rules.max_bytes
-        self._file = folder.fs.open(listed.path, "rb")
+        # range requests of READ_BLOCK bytes: memory holds one block, not the store's default
+        # (s3fs reads 50 MiB at a time)
+        self._file = folder.fs.open(
+            listed.path, "rb", block_size=READ_BLOCK, cache_type="readahead"
+        )
         self._read = 0
 
     def readable(self) -> bool:
