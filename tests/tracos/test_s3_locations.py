@@ -1,4 +1,5 @@
-"""TracOS inbound and outbound folders as s3:// URLs, on a local S3 server (moto's server mode).
+"""TracOS folders as fsspec URLs: s3:// on a local S3 server (moto's server mode), sftp:// on a
+local SFTP server (asyncssh).
 
 The round trip runs the real meltano CLI with DATA_INBOUND_DIR / DATA_OUTBOUND_DIR set to
 s3:// URLs and AWS_ENDPOINT_URL pointing at the server; the unit tests drive
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +24,7 @@ from connector_kit import files
 from connector_kit.remote import RemoteFolder, local_path
 from moto.server import ThreadedMotoServer
 
-from tests.conftest import summaries
+from tests.conftest import VENV_BIN, summaries
 from tests.tracos.conftest import FIXTURES, Flow, as_json, erp_order, load_fixture
 
 AWS_ENV = {
@@ -228,3 +231,124 @@ def test_mark_synced_reads_the_journal_at_the_same_url(
     assert [n for n in range(1, 11) if docs[n].get("isSynced") is not True] == [3]
     fs.invalidate_cache()
     assert fs.glob(f"{bucket}/outbound/.written.jsonl.seg-*") == []
+
+
+# --- sftp:// on a local SFTP server (asyncssh, serving this machine's files) --------------
+
+SFTP_USER, SFTP_PASSWORD = "erp", "sftp-test-secret"
+
+
+@pytest.fixture(scope="module")
+def sftp_port() -> Iterator[int]:
+    """An SFTP server on a free loopback port, password login, in a thread of its own."""
+    import asyncio
+    import threading
+
+    import asyncssh
+
+    class Server(asyncssh.SSHServer):
+        def password_auth_supported(self) -> bool:
+            return True
+
+        def validate_password(self, username: str, password: str) -> bool:
+            return (username, password) == (SFTP_USER, SFTP_PASSWORD)
+
+    loop = asyncio.new_event_loop()
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    listener = loop.run_until_complete(
+        asyncssh.listen(
+            "127.0.0.1", 0, server_factory=Server, server_host_keys=[key], sftp_factory=True
+        )
+    )
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield listener.get_port()
+    loop.call_soon_threadsafe(listener.close)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=10)
+
+
+def _sftp(port: int, path: Path) -> str:
+    return f"sftp://{SFTP_USER}:{SFTP_PASSWORD}@127.0.0.1:{port}{path}"
+
+
+def test_sftp_folder_writes_by_rename_and_reads_settled_files(
+    sftp_port: int, tmp_path: Path
+) -> None:
+    out = RemoteFolder(_sftp(sftp_port, tmp_path / "out"))
+    assert not out.object_store
+    assert SFTP_PASSWORD not in str(out)
+    out.ensure()
+    out.write_atomic("7.json", b"old")
+    out.write_atomic("7.json", b"new")  # replaces: sftp's rename alone would refuse
+    assert (tmp_path / "out" / "7.json").read_bytes() == b"new"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["7.json"]  # no temp left
+
+    (listed,) = out.objects("*.json")
+    rules = files.FileRules(settle_seconds=3600)
+    assert out.check(listed, rules)[0] is files.Verdict.UNSETTLED
+    os.utime(tmp_path / "out" / "7.json", (1, 1))
+    (listed,) = out.objects("*.json")
+    assert out.check(listed, rules)[0] is files.Verdict.READY
+    raw, stream = out.open(listed, rules)
+    assert stream.read() == b"new"
+    (tmp_path / "out" / "7.json").write_bytes(b"newer")
+    assert raw.changed()
+    stream.close()
+
+    quarantine = out.parent().child("quarantine")
+    moved = quarantine.set_aside(listed.path, "corrupt JSON: x")
+    assert Path(moved).read_bytes() == b"newer"
+    reason = (tmp_path / "quarantine" / "7.json.reason").read_text()
+    assert reason.startswith("corrupt JSON: x\nsource: sftp://")
+    assert SFTP_PASSWORD not in reason
+
+
+def test_tap_reads_an_sftp_inbound_folder(sftp_port: int, tmp_path: Path) -> None:
+    """The real tap-client-json CLI over sftp://: good files out, a corrupt one quarantined."""
+    inbound = tmp_path / "inbound"
+    inbound.mkdir()
+    (inbound / "1.json").write_text(json.dumps(erp_order(1)))
+    (inbound / "bad.json").write_text("{oops")
+    config = tmp_path / "tap.json"
+    config.write_text(json.dumps({"inbound_dir": _sftp(sftp_port, inbound), "settle_seconds": 0}))
+    result = subprocess.run(
+        [str(VENV_BIN / "tap-client-json"), "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = [
+        json.loads(line)["record"]
+        for line in result.stdout.splitlines()
+        if json.loads(line)["type"] == "RECORD"
+    ]
+    assert [r["orderNo"] for r in records] == [1]
+    assert (tmp_path / "quarantine" / "bad.json.reason").read_text().startswith("corrupt JSON")
+    assert not (inbound / "bad.json").exists()
+    assert SFTP_PASSWORD not in result.stderr
+
+
+def test_outbound_and_acknowledgement_through_sftp(flow: Flow, sftp_port: int) -> None:
+    """`meltano run tracos-outbound` with DATA_OUTBOUND_DIR an sftp:// URL."""
+    flow.seed_tracos()
+    outbound = flow.root / "sftp-out"
+    result = flow.meltano("run", "tracos-outbound", DATA_OUTBOUND_DIR=_sftp(sftp_port, outbound))
+    assert result.returncode == 0, result.stderr[-4000:]
+    names = sorted(p.name for p in outbound.iterdir())
+    assert names == sorted(f"{n}.json" for n in range(1, 11))  # journal segments consumed
+    assert json.loads((outbound / "3.json").read_text())["orderNo"] == 3
+    assert all(doc["isSynced"] is True for doc in flow.documents().values())
+    assert SFTP_PASSWORD not in result.stderr
+
+
+def test_a_missing_bucket_stops_the_acknowledgement(s3: tuple[Any, str]) -> None:
+    from tap_tracos import mark_synced
+
+    assert not RemoteFolder("s3://no-such-bucket-here/out").exists()
+    assert RemoteFolder(f"s3://{s3[1]}/absent-prefix").exists()  # an empty prefix is a folder
+    journal = "s3://no-such-bucket-here/out/.written.jsonl"
+    code = mark_synced.main(["ack", "--journal", journal, "--mongo-uri", "mongodb://127.0.0.1:9/x"])
+    assert code == 2

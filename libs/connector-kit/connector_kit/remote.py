@@ -109,7 +109,8 @@ class RemoteFile(io.RawIOBase):
         return True
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        self._read = self._file.seek(offset, whence)
+        self._file.seek(offset, whence)  # paramiko's returns None
+        self._read = self._file.tell()
         return self._read
 
     def tell(self) -> int:
@@ -232,6 +233,7 @@ class RemoteFolder:
 
     def free_path(self, name: str) -> str:
         """The path of `name` here, or of a time-stamped name when `name` is taken."""
+        self.ensure()
         target = self.path(name)
         if self.stat(target) is not None:
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
