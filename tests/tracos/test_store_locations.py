@@ -263,7 +263,16 @@ def sftp_port() -> Iterator[int]:
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     yield listener.get_port()
-    loop.call_soon_threadsafe(listener.close)
+
+    async def close() -> None:
+        listener.close()
+        await listener.wait_closed()
+        current = asyncio.current_task()
+        for task in asyncio.all_tasks():  # sessions of clients still connected
+            if task is not current:
+                task.cancel()
+
+    asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(timeout=10)
 
