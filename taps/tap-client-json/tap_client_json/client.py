@@ -12,7 +12,9 @@ the target has flushed the records before it, so a failed run re-reads what was 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
@@ -28,6 +30,17 @@ from tap_client_json.quarantine import Quarantine, RemoteQuarantine
 from tap_client_json.validation import InvalidWorkOrder, validate
 
 REASON_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A listed file and what the rules say of it; `documents()` reads it (None: no reading)."""
+
+    name: str
+    verdict: files.Verdict
+    reason: str
+    path: Path | PurePosixPath
+    documents: Callable[[], Iterable[dict[str, Any]] | None]
 
 
 class InboundFileStream(Stream):
@@ -184,43 +197,59 @@ class InboundFileStream(Stream):
                 yield doc
             marks[name] = new_mark  # the mark follows the last record out
 
-    def _remote_records(
-        self, remote: RemoteFolder, marks: dict[str, Any]
-    ) -> Iterable[dict[str, Any]]:
-        """The folder is a store's URL: its objects under the same rules (connector_kit.remote)."""
-        if not remote.exists():
-            self.logger.error("inbound folder missing %s", kv(inbound_dir=remote))
-            raise SystemExit(1)
+    def _local_files(self, marks: dict[str, Any]) -> Iterator[Candidate]:
+        """The local folder's files, checked (connector_kit.files)."""
         rules = self.rules
-        present: set[str] = set()
-        read = records = waiting = 0
+        for path in self._inbound_files():
+            check = files.check_file(path, rules)
+            read = partial(self._documents, path, marks, check.stat)
+            yield Candidate(path.name, check.verdict, check.reason, path, read)
+
+    def _remote_files(self, remote: RemoteFolder, marks: dict[str, Any]) -> Iterator[Candidate]:
+        """A store's objects, checked under the same rules (connector_kit.remote)."""
+        rules = self.rules
         for listed in remote.objects(self.config.get("file_pattern", "*.json")):
             verdict, reason = remote.check(listed, rules)
-            if verdict is files.Verdict.TEMPORARY:
+            read = partial(self._remote_documents, remote, listed, marks)
+            yield Candidate(listed.name, verdict, reason, PurePosixPath(listed.path), read)
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        marks: dict[str, Any] = self.get_context_state(context).setdefault("files", {})
+        if self.remote is not None:
+            if not self.remote.exists():
+                self.logger.error("inbound folder missing %s", kv(inbound_dir=self.remote))
+                raise SystemExit(1)
+            candidates = self._remote_files(self.remote, marks)
+        else:
+            if not self.inbound_dir.is_dir():
+                self.logger.error("inbound folder missing %s", kv(inbound_dir=self.inbound_dir))
+                raise SystemExit(1)
+            self._take_back_changed()
+            candidates = self._local_files(marks)
+        present: set[str] = set()
+        read = records = waiting = 0
+        for file in candidates:
+            if file.verdict is files.Verdict.TEMPORARY:
                 continue
-            present.add(listed.name)
-            if verdict is files.Verdict.UNSETTLED:
+            present.add(file.name)
+            if file.verdict is files.Verdict.UNSETTLED:
                 waiting += 1
                 self.logger.info(
                     "file not settled, left for the next run %s",
-                    kv(file=listed.name, reason=reason),
+                    kv(file=file.name, reason=file.reason),
                 )
                 continue
-            if verdict is files.Verdict.REFUSED:
-                self._quarantine_file(PurePosixPath(listed.path), reason)
+            if file.verdict is files.Verdict.REFUSED:
+                self._quarantine_file(file.path, file.reason)
                 continue
-            docs = self._remote_documents(remote, listed, marks)
+            docs = file.documents()
             if docs is None:
                 continue
             read += 1
             for doc in docs:
                 records += 1
                 yield doc
-        self._finish(marks, present, read, records, waiting)
-
-    def _finish(
-        self, marks: dict[str, Any], present: set[str], read: int, records: int, waiting: int
-    ) -> None:
         for gone in set(marks) - present:
             del marks[gone]
         summary(
@@ -232,40 +261,3 @@ class InboundFileStream(Stream):
             waiting=waiting,
             quarantined=self.quarantine.count,
         )
-
-    @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        marks: dict[str, Any] = self.get_context_state(context).setdefault("files", {})
-        if self.remote is not None:
-            yield from self._remote_records(self.remote, marks)
-            return
-        if not self.inbound_dir.is_dir():
-            self.logger.error("inbound folder missing %s", kv(inbound_dir=self.inbound_dir))
-            raise SystemExit(1)
-        self._take_back_changed()
-        rules = self.rules
-        present: set[str] = set()
-        read = records = waiting = 0
-        for path in self._inbound_files():
-            check = files.check_file(path, rules)
-            if check.verdict is files.Verdict.TEMPORARY:
-                continue
-            present.add(path.name)
-            if check.verdict is files.Verdict.UNSETTLED:
-                waiting += 1
-                self.logger.info(
-                    "file not settled, left for the next run %s",
-                    kv(file=path.name, reason=check.reason),
-                )
-                continue
-            if check.verdict is files.Verdict.REFUSED:
-                self._quarantine_file(path, check.reason)
-                continue
-            docs = self._documents(path, marks, check.stat)
-            if docs is None:
-                continue
-            read += 1
-            for doc in docs:
-                records += 1
-                yield doc
-        self._finish(marks, present, read, records, waiting)
