@@ -1,6 +1,8 @@
 """Peak memory (RSS) of reading inbound files as they grow 1x, 10x, 100x: it must stay flat.
 
-- tap-client-json over one ERP JSON array file (the real CLI, records to /dev/null);
+- tap-client-json over one ERP JSON array file (the real CLI, records to /dev/null), from a
+  local folder (`tap`) and from an `s3://` bucket on a local moto S3 server (`tap-s3`, the
+  server in a process of its own);
 - the partner feeds reading alone (FeedReader: both passes, validation; no dlt), CSV and JSON;
 - the partner feeds pipeline over one CSV feed and one JSON feed (the whole run into DuckDB:
   DuckDB's own merge buffers come on top, capped by its `memory_limit`, e.g.
@@ -10,7 +12,7 @@ Each measurement runs in its own process; its peak RSS comes from the kernel (wa
 ru_maxrss), so nothing of one run inflates the next.
 
     .venv/bin/python benchmarks/bench_file_memory.py [--factors 1,10,100]
-        [--only tap,csv-read,json-read,csv,json]
+        [--only tap,tap-s3,csv-read,json-read,csv,json]
 
 Base sizes (1x): 1,600 work orders (~0.5 MB) and 10,000 feed rows (~0.5 MB); 100x is the
 issue's case: a ~53 MB JSON array, a 1M-row CSV (~50 MB).
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -100,6 +103,48 @@ def bench_tap(tmp: Path, factor: int) -> tuple[str, float, float, float]:
     return f"{BASE_ORDERS * factor:,} orders", size, seconds, rss
 
 
+def bench_tap_s3(tmp: Path, factor: int) -> tuple[str, float, float, float]:
+    """The server and the upload run in processes of their own: a child's peak RSS counts the
+    process it was forked from, so this one stays as small as for the local `tap`."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        }
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        local = tmp / f"tap-s3-{factor}.json"
+        write_orders(local, BASE_ORDERS * factor)
+        upload = (
+            "import fsspec, sys; fs = fsspec.filesystem('s3'); fs.mkdir('bench');"
+            "fs.put_file(sys.argv[1], 'bench/inbound/dump.json')"
+        )
+        subprocess.run([sys.executable, "-c", upload, str(local)], env=env, check=True)
+        config = tmp / f"tap-s3-{factor}.config.json"
+        config.write_text(json.dumps({"inbound_dir": "s3://bench/inbound", "settle_seconds": 0}))
+        seconds, rss = measure(
+            [str(BIN / "tap-client-json"), "--config", str(config)], {**env, "LOG_LEVEL": "WARNING"}
+        )
+        return f"{BASE_ORDERS * factor:,} orders", local.stat().st_size / 1e6, seconds, rss
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def bench_feed(tmp: Path, factor: int, kind: str) -> tuple[str, float, float, float]:
     root = tmp / f"{kind}-{factor}"
     feed = root / "landing" / "acme2" / f"catalog.{kind}"
@@ -147,7 +192,7 @@ def read_only(path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--factors", default="1,10,100")
-    parser.add_argument("--only", default="tap,csv-read,json-read,csv,json")
+    parser.add_argument("--only", default="tap,tap-s3,csv-read,json-read,csv,json")
     parser.add_argument("--read-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.read_only:
@@ -164,6 +209,9 @@ def main() -> None:
                 if kind == "tap":
                     label = "tap-client-json (JSON array)"
                     what, size, seconds, rss = bench_tap(tmp, factor)
+                elif kind == "tap-s3":
+                    label = "tap-client-json, s3:// (JSON array)"
+                    what, size, seconds, rss = bench_tap_s3(tmp, factor)
                 elif kind.endswith("-read"):
                     label = f"partner feeds, {kind.removesuffix('-read').upper()} read+validate"
                     what, size, seconds, rss = bench_read(tmp, factor, kind)

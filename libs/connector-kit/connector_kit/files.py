@@ -83,19 +83,6 @@ class FileCheck:
     stat: os.stat_result | None = None
 
 
-JOURNAL_NAME = ".written.jsonl"
-
-
-def outbound_journal(outbound_dir: str | Path) -> Path:
-    """Where the journal of written outbound files lives, for its writer and its reader alike.
-
-    In the seed's outbound folder (`DATA_OUTBOUND_DIR`) when that is set, whatever folder one
-    plugin was pointed at on its own; else in `outbound_dir`. So overriding the writer's
-    folder alone moves the files, and the acknowledgement still finds the journal.
-    """
-    return Path(os.environ.get("DATA_OUTBOUND_DIR") or outbound_dir) / JOURNAL_NAME
-
-
 def is_temporary(name: str) -> bool:
     return name.startswith(".") or name.lower().endswith(TEMPORARY_SUFFIXES)
 
@@ -244,17 +231,21 @@ def excerpt(text: object, limit: int = EXCERPT_CHARS) -> str:
 # and the file is looked at again (see `changed_since_set_aside`).
 
 
-def write_reason(target: Path, reason: str, source: Path) -> Path:
+def write_reason(target: Path, reason: str, source: object) -> Path:
     """Write `<target>.reason` beside a file just set aside; returns its path."""
     st = target.lstat()
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    text = (
-        f"{excerpt(reason, 2000)}\nsource: {excerpt(source, 2000)}\nset_aside_at: {stamp}\n"
-        f"size: {st.st_size}\nmtime_ns: {st.st_mtime_ns}\n"
-    )
     reason_path = target.with_name(target.name + ".reason")
-    reason_path.write_text(text, encoding="utf-8")
+    reason_path.write_text(reason_text(reason, source, st.st_size, st.st_mtime_ns), "utf-8")
     return reason_path
+
+
+def reason_text(reason: str, source: object, size: int, mtime_ns: int) -> str:
+    """The `.reason` file's text (also written beside objects set aside in a remote store)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return (
+        f"{excerpt(reason, 2000)}\nsource: {excerpt(source, 2000)}\nset_aside_at: {stamp}\n"
+        f"size: {size}\nmtime_ns: {mtime_ns}\n"
+    )
 
 
 def _reason_fields(reason_path: Path) -> dict[str, str]:

@@ -12,21 +12,35 @@ the target has flushed the records before it, so a failed run re-reads what was 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from connector_kit import files
 from connector_kit.jsonstream import InvalidJson, JsonRecords
 from connector_kit.logs import kv, summary
+from connector_kit.remote import RemoteFolder, local_path
 from singer_sdk import Stream
 from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
-from tap_client_json.quarantine import Quarantine
+from tap_client_json.quarantine import Quarantine, RemoteQuarantine
 from tap_client_json.validation import InvalidWorkOrder, validate
 
 REASON_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A listed file and what the rules say of it; `documents()` reads it (None: no reading)."""
+
+    name: str
+    verdict: files.Verdict
+    reason: str
+    path: Path | PurePosixPath
+    documents: Callable[[], Iterable[dict[str, Any]] | None]
 
 
 class InboundFileStream(Stream):
@@ -34,7 +48,18 @@ class InboundFileStream(Stream):
 
     @property
     def inbound_dir(self) -> Path:
-        return Path(self.config["inbound_dir"])
+        """The local inbound folder (a plain path or a `file://` URL)."""
+        path = local_path(self.config["inbound_dir"])
+        assert path is not None, "a remote inbound folder is read by _remote_records"
+        return path
+
+    @property
+    def remote(self) -> RemoteFolder | None:
+        """The inbound folder when it is a store's URL (`s3://`, `sftp://`), else None."""
+        if not hasattr(self, "_remote"):
+            location = self.config["inbound_dir"]
+            self._remote = None if local_path(location) else RemoteFolder(location)
+        return self._remote
 
     @property
     def rules(self) -> files.FileRules:
@@ -43,13 +68,22 @@ class InboundFileStream(Stream):
         )
 
     @property
-    def quarantine(self) -> Quarantine:
+    def quarantine(self) -> Quarantine | RemoteQuarantine:
         if not hasattr(self, "_quarantine"):
-            folder = self.config.get("quarantine_dir") or self.inbound_dir.parent / "quarantine"
-            self._quarantine = Quarantine(Path(folder))
+            folder = self.config.get("quarantine_dir")
+            if self.remote is not None:
+                remote = (
+                    RemoteFolder(folder) if folder else self.remote.parent().child("quarantine")
+                )
+                self._quarantine: Quarantine | RemoteQuarantine = RemoteQuarantine(remote)
+            else:
+                local = local_path(folder) if folder else self.inbound_dir.parent / "quarantine"
+                if local is None:
+                    raise ValueError("quarantine_dir must be local when inbound_dir is local")
+                self._quarantine = Quarantine(local)
         return self._quarantine
 
-    def _quarantine_file(self, path: Path, reason: str) -> None:
+    def _quarantine_file(self, path: Any, reason: str) -> None:
         reason = files.excerpt(reason, REASON_CHARS)  # a reason may quote the file's content
         target = self.quarantine.move(path, reason)
         self.logger.error("file quarantined %s", kv(file=path.name, reason=reason, moved_to=target))
@@ -92,8 +126,29 @@ class InboundFileStream(Stream):
             return None
         return self._read(path, raw, stream, marks)
 
+    def _remote_documents(
+        self, remote: RemoteFolder, listed: Any, marks: dict[str, Any]
+    ) -> Iterable[dict[str, Any]] | None:
+        """As `_documents`, for an object in a store."""
+        mark = marks.get(listed.name)
+        if mark and mark["mtime_ns"] == listed.st_mtime_ns and mark["size"] == listed.st_size:
+            return None
+        path = PurePosixPath(listed.path)
+        try:
+            raw, stream = remote.open(listed, self.rules)
+        except files.FileRefused as error:
+            self._quarantine_file(path, str(error))
+            return None
+        except FileNotFoundError:
+            return None  # gone since listed
+        return self._read(path, raw, stream, marks)
+
     def _read(
-        self, path: Path, raw: files.SafeFile, stream: BinaryIO, marks: dict[str, Any]
+        self,
+        path: Path | PurePosixPath,
+        raw: Any,  # files.SafeFile or remote.RemoteFile: `changed()`, `stat`, `seek`
+        stream: BinaryIO,
+        marks: dict[str, Any],
     ) -> Iterator[dict[str, Any]]:
         """Two streamed passes: the whole file parses (and is hashed), then its records go out."""
         name = path.name
@@ -142,32 +197,53 @@ class InboundFileStream(Stream):
                 yield doc
             marks[name] = new_mark  # the mark follows the last record out
 
-    @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        if not self.inbound_dir.is_dir():
-            self.logger.error("inbound folder missing %s", kv(inbound_dir=self.inbound_dir))
-            raise SystemExit(1)
-        marks: dict[str, Any] = self.get_context_state(context).setdefault("files", {})
-        self._take_back_changed()
+    def _local_files(self, marks: dict[str, Any]) -> Iterator[Candidate]:
+        """The local folder's files, checked (connector_kit.files)."""
         rules = self.rules
-        present: set[str] = set()
-        read = records = waiting = 0
         for path in self._inbound_files():
             check = files.check_file(path, rules)
-            if check.verdict is files.Verdict.TEMPORARY:
+            read = partial(self._documents, path, marks, check.stat)
+            yield Candidate(path.name, check.verdict, check.reason, path, read)
+
+    def _remote_files(self, remote: RemoteFolder, marks: dict[str, Any]) -> Iterator[Candidate]:
+        """A store's objects, checked under the same rules (connector_kit.remote)."""
+        rules = self.rules
+        for listed in remote.objects(self.config.get("file_pattern", "*.json")):
+            verdict, reason = remote.check(listed, rules)
+            read = partial(self._remote_documents, remote, listed, marks)
+            yield Candidate(listed.name, verdict, reason, PurePosixPath(listed.path), read)
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        marks: dict[str, Any] = self.get_context_state(context).setdefault("files", {})
+        if self.remote is not None:
+            if not self.remote.exists():
+                self.logger.error("inbound folder missing %s", kv(inbound_dir=self.remote))
+                raise SystemExit(1)
+            candidates = self._remote_files(self.remote, marks)
+        else:
+            if not self.inbound_dir.is_dir():
+                self.logger.error("inbound folder missing %s", kv(inbound_dir=self.inbound_dir))
+                raise SystemExit(1)
+            self._take_back_changed()
+            candidates = self._local_files(marks)
+        present: set[str] = set()
+        read = records = waiting = 0
+        for file in candidates:
+            if file.verdict is files.Verdict.TEMPORARY:
                 continue
-            present.add(path.name)
-            if check.verdict is files.Verdict.UNSETTLED:
+            present.add(file.name)
+            if file.verdict is files.Verdict.UNSETTLED:
                 waiting += 1
                 self.logger.info(
                     "file not settled, left for the next run %s",
-                    kv(file=path.name, reason=check.reason),
+                    kv(file=file.name, reason=file.reason),
                 )
                 continue
-            if check.verdict is files.Verdict.REFUSED:
-                self._quarantine_file(path, check.reason)
+            if file.verdict is files.Verdict.REFUSED:
+                self._quarantine_file(file.path, file.reason)
                 continue
-            docs = self._documents(path, marks, check.stat)
+            docs = file.documents()
             if docs is None:
                 continue
             read += 1

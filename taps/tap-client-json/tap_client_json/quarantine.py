@@ -12,10 +12,11 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 from connector_kit import files
+from connector_kit.remote import RemoteFolder
 
 
 class Quarantine:
@@ -32,7 +33,7 @@ class Quarantine:
             path = self.folder / f"{stamp}-{name}"
         return path
 
-    def _write_reason(self, path: Path, reason: str, source: Path) -> None:
+    def _write_reason(self, path: Path, reason: str, source: PurePath) -> None:
         files.write_reason(path, reason, source)
         self.count += 1
 
@@ -49,7 +50,7 @@ class Quarantine:
         self._write_reason(target, reason, source)
         return target
 
-    def keep(self, source: Path, index: int, record: Any, reason: str) -> Path:
+    def keep(self, source: PurePath, index: int, record: Any, reason: str) -> Path:
         """Keep one bad record of an array file as its own file; the rest of the file loads."""
         target = self._free_path(f"{source.stem}.{index}{source.suffix or '.json'}")
         text = json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n"
@@ -66,3 +67,35 @@ class Quarantine:
             path = reason.with_name(reason.name.removesuffix(".reason"))
             if files.changed_since_set_aside(path, rules) is not None:
                 yield path
+
+
+class RemoteQuarantine:
+    """The same for an inbound folder in a remote store (connector_kit.remote): objects are moved
+    to the quarantine prefix with `<name>.reason` beside them.
+
+    A quarantined object is not taken back when it changes: an object store never holds a
+    half-written object (a PUT is whole), so there is no writer to finish it there.
+    """
+
+    def __init__(self, folder: RemoteFolder) -> None:
+        self.folder = folder
+        self.count = 0
+
+    def move(self, source: PurePosixPath, reason: str) -> str:
+        target = self.folder.set_aside(str(source), reason)
+        self.count += 1
+        return self.folder.fs.unstrip_protocol(target)
+
+    def keep(self, source: PurePath, index: int, record: Any, reason: str) -> str:
+        name = f"{source.stem}.{index}{source.suffix or '.json'}"
+        text = json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n"
+        target = self.folder.free_path(name)
+        self.folder.write_atomic(
+            PurePosixPath(target).name, text.encode("utf-8", errors="backslashreplace")
+        )
+        self.folder.write_reason(target, f"{reason} (record {index} of {source.name})", str(source))
+        self.count += 1
+        return self.folder.fs.unstrip_protocol(target)
+
+    def changed(self, rules: files.FileRules) -> Iterator[Path]:
+        return iter(())

@@ -25,14 +25,14 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Iterable, Iterator
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from connector_kit import logs
-from connector_kit.files import outbound_journal
 from connector_kit.logs import kv, summary
 from connector_kit.mongo import Mongo, MongoUnavailableError
+from connector_kit.remote import folder_of, local_path
 from pymongo import UpdateOne
 
 log = logging.getLogger("tracos-mark-synced")
@@ -56,34 +56,87 @@ def take_journal(journal: Path) -> list[Path]:
     return pending
 
 
-def journal_entries(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                log.warning(
-                    "journal line skipped %s", kv(journal=path.name, reason="torn or corrupt line")
-                )
-                continue
-            if entry.get("key") is None or entry.get("version") is None:
-                log.warning(
-                    "journal line skipped %s", kv(journal=path.name, reason="no key or version")
-                )
-                continue
-            yield entry
+class LocalJournal:
+    """The journal file in a local folder, taken aside by an atomic rename."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def folder_exists(self) -> bool:
+        return self.path.parent.is_dir()
+
+    def take(self) -> list[str]:
+        return [str(taken) for taken in take_journal(self.path)]
+
+    def lines(self, taken: str) -> Iterator[str]:
+        with Path(taken).open(encoding="utf-8") as fh:
+            yield from fh
+
+    def done(self, taken: str) -> None:
+        Path(taken).unlink()
+
+
+class RemoteJournal:
+    """A journal in a store (s3://, sftp://): target-client-json writes one object per batch
+    (`<journal>.seg-<ns>`, connector_kit.remote); each is deleted once Mongo confirmed it.
+    Objects written while an acknowledgement runs are not in its listing: the next run takes
+    them."""
+
+    def __init__(self, url: str) -> None:
+        self.folder, self.name = folder_of(url)
+
+    def folder_exists(self) -> bool:
+        return self.folder.exists()
+
+    def take(self) -> list[str]:
+        return self.folder.segments(self.name)
+
+    def lines(self, taken: str) -> Iterator[str]:
+        with self.folder.fs.open(taken, "rt", encoding="utf-8") as fh:
+            yield from fh
+
+    def done(self, taken: str) -> None:
+        self.folder.fs.rm_file(taken)
+
+
+Journal = LocalJournal | RemoteJournal
+
+
+def open_journal(location: str) -> Journal:
+    """A plain path or file:// URL is the local journal; any other URL one in a store."""
+    path = local_path(location)
+    return LocalJournal(path) if path is not None else RemoteJournal(location)
+
+
+def journal_entries(name: str, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            log.warning("journal line skipped %s", kv(journal=name, reason="torn or corrupt line"))
+            continue
+        if entry.get("key") is None or entry.get("version") is None:
+            log.warning("journal line skipped %s", kv(journal=name, reason="no key or version"))
+            continue
+        yield entry
 
 
 def acknowledge(
-    mongo: Mongo, *, collection: str, journal: Path, key: str, version: str, synced_flag: str
+    mongo: Mongo,
+    *,
+    collection: str,
+    journal: Journal,
+    key: str,
+    version: str,
+    synced_flag: str,
 ) -> dict[str, int]:
     target = mongo.database[collection]
     now = dt.datetime.now(dt.UTC)
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     totals = {"exported": 0, "synced": 0}
-    for taken in take_journal(journal):
+    for taken in journal.take():
         ops: list[UpdateOne] = []
-        for entry in journal_entries(taken):
+        for entry in journal_entries(PurePosixPath(str(taken)).name, journal.lines(taken)):
             exported = dt.datetime.fromisoformat(entry["version"])
             ops.append(
                 UpdateOne(
@@ -96,7 +149,7 @@ def acknowledge(
             result = mongo.call("mark synced", target.bulk_write, batch, ordered=False)
             totals["exported"] += len(batch)
             totals["synced"] += result.modified_count
-        taken.unlink()
+        journal.done(taken)
     return totals
 
 
@@ -108,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mongo-uri", default=_setting("mongo_uri", "MONGO_URI"))
     outbound = _setting("outbound_dir", "DATA_OUTBOUND_DIR")
     default_journal = _setting("journal_path") or (
-        str(outbound_journal(outbound)) if outbound else None
+        f"{outbound.rstrip('/')}/.written.jsonl" if outbound else None
     )
     parser.add_argument(
         "--journal", default=default_journal, help="default: $DATA_OUTBOUND_DIR/.written.jsonl"
@@ -128,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             kv(need="MONGO_URI and DATA_OUTBOUND_DIR (or --mongo-uri, --journal)"),
         )
         return 2
-    if not Path(args.journal).parent.is_dir():  # a path that disagrees with the target's
+    journal = open_journal(args.journal)
+    if not journal.folder_exists():  # a path that disagrees with the target's
         log.error(
             "journal folder missing, nothing can be acknowledged %s",
             kv(
@@ -149,13 +203,16 @@ def main(argv: list[str] | None = None) -> int:
         totals = acknowledge(
             mongo,
             collection=args.collection,
-            journal=Path(args.journal),
+            journal=journal,
             key="number",
             version="updatedAt",
             synced_flag="isSynced",
         )
     except MongoUnavailableError as error:
         log.error("tracos unavailable, journal kept for the next run %s", kv(error=error))
+        return 1
+    except OSError as error:  # a store's journal out of reach (credentials, network)
+        logs.failure(log, "journal unreadable, kept for the next run", error)
         return 1
     finally:
         mongo.close()

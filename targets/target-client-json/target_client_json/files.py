@@ -100,6 +100,10 @@ def append_journal(path: Path, entries: list[dict[str, Any]]) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(entry, default=_json_default) + "\n" for entry in entries)
+        fh.write(journal_lines(entries))
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def journal_lines(entries: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(entry, default=_json_default) + "\n" for entry in entries)

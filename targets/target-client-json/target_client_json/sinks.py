@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connector_kit.deadletter import DeadLetters
-from connector_kit.files import outbound_journal
 from connector_kit.logs import Progress, kv, summary
+from connector_kit.remote import RemoteFolder, folder_of, local_path
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
@@ -23,6 +23,7 @@ from target_client_json.files import (
     append_journal,
     file_name,
     fsync_folder,
+    journal_lines,
     parse_file_mode,
     to_json,
     umask_mode,
@@ -45,9 +46,18 @@ class JsonFileSink(BatchSink):
             raise ValueError(msg)
         self.key = key_properties[0]
         self.version = self.config.get("version_property", "lastUpdateDate")
-        self.folder = Path(self.config["outbound_dir"])
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.journal = Path(self.config.get("journal_path") or outbound_journal(self.folder))
+        outbound = self.config["outbound_dir"]
+        journal = self.config.get("journal_path") or f"{outbound.rstrip('/')}/.written.jsonl"
+        # a plain path or file:// is the local folder; a store's URL (s3://, sftp://) is
+        # written through connector_kit.remote, with the same guarantees
+        self.local = local_path(outbound)
+        self.remote = None if self.local else RemoteFolder(outbound)
+        self._present: set[str] | None = None  # names in the store, listed once
+        if self.remote:
+            self.remote.ensure()
+        else:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        self.journal: Path | str = local_path(journal) or journal
         self.file_mode = parse_file_mode(self.config.get("file_mode"))
         if self.file_mode is None:
             self.file_mode = umask_mode()  # read once: os.umask is process-wide
@@ -61,6 +71,11 @@ class JsonFileSink(BatchSink):
         self.rejected = 0
         self.updated = 0  # files that replaced an earlier export of the same key
         self.progress = Progress(self.logger, stream=self.stream_name)
+
+    @property
+    def folder(self) -> Path:
+        assert self.local is not None
+        return self.local
 
     @property
     @override
@@ -79,22 +94,43 @@ class JsonFileSink(BatchSink):
                 self.logger.error("record rejected %s", kv(stream=self.stream_name, reason=error))
         entries = []
         for name, record in latest.items():
-            replaced = (self.folder / name).exists()
-            write_atomic(self.folder, name, to_json(record), self.file_mode)
-            self.updated += replaced
-            entries.append(
-                {
-                    "stream": self.stream_name,
-                    "file": name,
-                    "key": record[self.key],
-                    "version": record.get(self.version),
-                    "written_at": dt.datetime.now(dt.UTC),
-                }
-            )
-        fsync_folder(self.folder)
-        append_journal(self.journal, entries)
+            self.updated += self._write(name, record)
+            entries.append(self._entry(name, record))
+        if self.local:
+            fsync_folder(self.local)  # the renames themselves durable
+        self._append_journal(entries)
         self.written += len(entries)
         self.progress.add(len(entries))
+
+    def _write(self, name: str, record: dict[str, Any]) -> bool:
+        """Write one file atomically; True when it replaced an earlier export of the key."""
+        if self.remote is None:
+            replaced = (self.folder / name).exists()
+            write_atomic(self.folder, name, to_json(record), self.file_mode)
+            return replaced
+        if self._present is None:  # listed once: a store's listing costs a request per 1000
+            self._present = {listed.name for listed in self.remote.objects("*.json")}
+        self.remote.write_atomic(name, to_json(record).encode("utf-8"))  # one PUT, or tmp+rename
+        replaced = name in self._present
+        self._present.add(name)
+        return replaced
+
+    def _entry(self, name: str, record: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "stream": self.stream_name,
+            "file": name,
+            "key": record[self.key],
+            "version": record.get(self.version),
+            "written_at": dt.datetime.now(dt.UTC),
+        }
+
+    def _append_journal(self, entries: list[dict[str, Any]]) -> None:
+        """A local journal gets fsynced lines; one in a store an object per batch (a segment)."""
+        if isinstance(self.journal, Path):
+            append_journal(self.journal, entries)
+        elif entries:
+            folder, name = folder_of(self.journal)
+            folder.append_segment(name, journal_lines(entries))
 
     @override
     def clean_up(self) -> None:
@@ -102,7 +138,7 @@ class JsonFileSink(BatchSink):
         summary(
             self.logger,
             stream=self.stream_name,
-            folder=self.folder,
+            folder=self.local or self.remote,
             inserted=self.written - self.updated,
             updated=self.updated,
             rejected=self.rejected,
