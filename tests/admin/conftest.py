@@ -7,11 +7,14 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.service.conftest import RunningService, service_factory
 
@@ -71,7 +74,17 @@ def shots(browser: webdriver.Chrome, tmp_path: Path) -> Shots:
 def sign_in(browser: webdriver.Chrome, service: RunningService, key: str | None = None) -> None:
     browser.get(service.url + "/admin/login")
     browser.find_element(By.NAME, "key").send_keys(key or service.admin_key)
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    submit = browser.find_element(By.CSS_SELECTOR, "form button[type=submit]")
+    submit.click()
+    # the answer is a new page (the console, or the login again with its error): wait for it,
+    # so what a test reads next is never the page being left
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(submit))
+
+
+def click_through(browser: webdriver.Chrome, button: Any) -> None:
+    """Click a button that submits a form, and wait for the page it leads to."""
+    button.click()
+    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(button))
 
 
 def text(browser: webdriver.Chrome) -> str:

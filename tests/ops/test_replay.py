@@ -179,7 +179,7 @@ def test_tracos_config_fixed_then_replayed(meltano_env: dict[str, str], tmp_path
     flow = replay.flow_named("tracos")
     entries = [{"stream": "workorders", "record": r} for r in orders]
     # A wrong version field in the configuration: every record is refused.
-    bad = {**env, "TARGET_TRACOS_VERSION_FIELD": "modifiedAt"}
+    bad = {**env, "TARGET_TRACOS_VERSION_PROPERTY": "modifiedAt"}
     run = invoke("target-tracos", bad, replay.singer_messages(flow, entries))
     dead = Path(env["DEAD_LETTER_DIR"]) / "target-tracos.jsonl"
     assert [e["reason"] for e in jsonl(dead)] == ["missing number or modifiedAt"] * 2, run.stderr[
