@@ -30,7 +30,7 @@ from service.partners.models import (
     Upload,
     UploadResult,
 )
-from service.partners.processing import process_upload
+from service.partners.processing import attempt_upload
 
 router = APIRouter(prefix="/partner", tags=["partners"], responses=responses(401, 422, 503))
 PartnerId = Annotated[str, Path(pattern=PARTNER_ID)]
@@ -114,11 +114,11 @@ async def upload_feed(
     if not new:
         return UploadResult(status="duplicate", job_id=job_id, checksum=checksum)
     if async_:
-        await process_upload_task.defer_async(job_id=job_id)
+        await process_upload_task.defer_async(job_id=job_id, request_id=_request_id(request))
         async with pool.connection() as conn:  # unless the worker has already finished it
             await queries.mark_queued(conn, job_id)
         return JSONResponse(Queued(job_id=job_id).model_dump(), status_code=202)
-    result = await process_upload(pool, settings, job_id)
+    result = await attempt_upload(pool, settings, job_id)
     if result.status == "failed":
         raise UnprocessableFeed(f"job {job_id}: {result.error}")
     return result
@@ -146,7 +146,7 @@ async def get_job(job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], db: DB) -> J
     row = await queries.job(db, job_id)
     if row is None:
         raise NotFound(f"job {job_id} not found")
-    return Job.model_validate(row)
+    return Job.model_validate({**row, "attempt_log": await queries.attempts(db, job_id)})
 
 
 @router.post(
@@ -156,14 +156,16 @@ async def get_job(job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], db: DB) -> J
     responses=responses(403, 404, 409),
     summary="Queue a job that failed (or never finished) again, once its cause is fixed",
 )
-async def requeue_job(job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], pool: PoolDep) -> Queued:
+async def requeue_job(
+    request: Request, job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], pool: PoolDep
+) -> Queued:
     async with pool.connection() as conn:
         before = await queries.requeue(conn, job_id)
     if before is None:
         raise NotFound(f"job {job_id} not found")
     if before == "loaded":
         raise Conflict(f"job {job_id} has loaded its feed already")
-    await process_upload_task.defer_async(job_id=job_id)
+    await process_upload_task.defer_async(job_id=job_id, request_id=_request_id(request))
     return Queued(job_id=job_id)
 
 
@@ -184,3 +186,8 @@ async def _read_body(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise PayloadTooLarge(f"the feed is larger than {limit} bytes")
     return bytes(body)
+
+
+def _request_id(request: Request) -> str:
+    """The request's id (access log), handed to the task so its log lines carry it."""
+    return str(getattr(request.state, "request_id", "-"))
