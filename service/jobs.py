@@ -60,7 +60,9 @@ async def process_upload_task(job_id: int, request_id: str | None = None) -> Non
     try:
         result = await attempt_upload(rt.pool, rt.settings, job_id)
     except Exception as exc:
-        log.warning("feed attempt failed %s", kv(job_id=job_id, request_id=rid, error=mask(error_line(exc))))
+        log.warning(
+            "feed attempt failed %s", kv(job_id=job_id, request_id=rid, error=mask(error_line(exc)))
+        )
         raise
     log.info(
         "feed processed %s",

@@ -177,7 +177,9 @@ async def start_attempt(conn: Connection, job_id: int, attempt: int) -> int:
     return int(row["id"])
 
 
-async def finish_attempt(conn: Connection, attempt_id: int, outcome: str, error: str | None) -> None:
+async def finish_attempt(
+    conn: Connection, attempt_id: int, outcome: str, error: str | None
+) -> None:
     await conn.execute(
         "UPDATE partner_job_attempts SET finished_at = now(), outcome = %s, error = %s"
         " WHERE id = %s",

@@ -112,3 +112,48 @@ def test_a_worker_killed_mid_job_is_replaced(
     assert len(rows) == 51
     assert len({sku for sku, *_ in rows}) == 51  # each row once
     assert "stalled job queued again" in worker_log(service)
+
+
+def test_contract_example_and_help(service: RunningService) -> None:
+    key = onboard(service, "acme")  # a partner of the registry: ';', decimal comma
+    assert service.call("GET", "/partner/contract", key=None).status_code == 401
+    contract = service.call("GET", "/partner/contract", key=key).json()
+    assert contract["format"]["csv_delimiter"] == ";"
+    assert contract["format"]["decimal_separator"] == ","
+    fields = {f["name"]: f for f in contract["fields"]}
+    assert [n for n, f in fields.items() if f["column_required"]] == [
+        "sku",
+        "name",
+        "price",
+        "stock",
+    ]
+    assert fields["price"]["type"] == "decimal"
+    assert fields["price"]["scale"] == 2
+    assert "preis" in fields["price"]["column_names"]
+    assert not fields["description"]["value_required"]
+    negative = next(e for e in fields["price"]["examples"] if e["value"] == "-1")
+    assert negative["accepted"] is False
+
+    example = service.call("GET", "/partner/contract/example", key=key).json()
+    for fmt in ("csv", "json"):
+        body = example[fmt]["body"].encode()
+        result = upload(service, key, body, example[fmt]["content_type"]).json()
+        assert result["status"] == "loaded", result
+        assert (result["rows_loaded"], result["rows_rejected"]) == (2, 0)
+    assert {sku for sku, *_ in catalog(service, "acme")} == {"EX-1", "EX-2"}
+
+    # a rule of the contract is the rule an upload meets: same value, same reason
+    bad = upload(service, key, b"artikelnummer;bezeichnung;preis;bestand\nB-1;Bad;-1;1\n").json()
+    assert bad["rows_rejected"] == 1
+    with psycopg2.connect(service.database_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT reason FROM partner_catalog.rejects WHERE partner = 'acme'"
+            " AND feed_checksum = %s",
+            (bad["checksum"],),
+        )
+        assert cur.fetchall() == [(negative["reason"],)]
+    conn.close()
+
+    help_ = service.call("GET", "/partner/help", key=None).json()
+    assert help_["limits"]["max_bytes"] == contract["max_bytes"]
+    assert any("/partner/contract/example" in step for step in help_["steps"])

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
+from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
+from pipelines.partner_feeds import contract as feed_contract
 from service.api.deps import DB, AdminKey, AppSecret, PartnerDep, PoolDep, SettingsDep
 from service.core.errors import (
     Conflict,
@@ -20,7 +22,7 @@ from service.core.errors import (
 from service.core.security import new_partner_key, partner_key_hash
 from service.jobs import process_upload_task
 from service.partners import queries
-from service.partners.feeds import FORMATS
+from service.partners.feeds import FORMATS, adapter
 from service.partners.models import (
     PARTNER_ID,
     Job,
@@ -167,6 +169,63 @@ async def requeue_job(
         raise Conflict(f"job {job_id} has loaded its feed already")
     await process_upload_task.defer_async(job_id=job_id, request_id=_request_id(request))
     return Queued(job_id=job_id)
+
+
+@router.get(
+    "/contract",
+    summary="The fields, types and rules this partner's feeds must follow",
+    description="Generated from the pipeline's own registry and validation: each rule is shown "
+    "as sample values and what the validator answers for them (accepted and stored as, or the "
+    "reason a row with it is rejected).",
+)
+async def get_contract(partner: PartnerDep, settings: SettingsDep) -> dict[str, Any]:
+    found = await anyio.to_thread.run_sync(adapter, partner)
+    return {
+        **feed_contract.contract(found),
+        "content_types": list(FORMATS),
+        "max_bytes": settings.partner_feed_max_bytes,
+    }
+
+
+@router.get(
+    "/contract/example",
+    summary="A valid CSV and JSON feed in this partner's format, ready to upload",
+)
+async def contract_example(partner: PartnerDep) -> dict[str, Any]:
+    found = await anyio.to_thread.run_sync(adapter, partner)
+    bodies = await anyio.to_thread.run_sync(feed_contract.examples, found)
+    return {
+        fmt: {"content_type": media, "body": bodies[fmt].decode(found.encoding)}
+        for media, fmt in FORMATS.items()
+    }
+
+
+@router.get("/help", summary="How to send feeds: the steps, the endpoints and the limits")
+async def partner_help(settings: SettingsDep) -> dict[str, Any]:
+    return {
+        "steps": [
+            "Authenticate every call with your key in the X-API-Key header.",
+            "Read GET /partner/contract: your columns, their types and the rules, with your"
+            " decimal and thousands separators and encoding.",
+            "Start from GET /partner/contract/example: a valid CSV and JSON feed.",
+            "POST the feed to /partner/ingest with Content-Type text/csv or application/json."
+            " async=0 answers the result (rows loaded, rejected); async=1 answers 202 with a"
+            " job id and a worker processes it, retried with backoff.",
+            "Sending the same bytes again answers status duplicate with the first job id;"
+            " nothing is loaded twice.",
+            "GET /partner/audit lists your uploads and their results (only yours).",
+        ],
+        "limits": {"max_bytes": settings.partner_feed_max_bytes, "content_types": list(FORMATS)},
+        "errors": 'every error is {"error": "<Name>", "details": "<message>"}: 401 no'
+        " or wrong key, 413 too large, 415 other content type, 422 a feed that cannot be read"
+        " (rows that break a rule are rejected one by one, the rest loads)",
+        "endpoints": {
+            "POST /partner/ingest?async=0|1": "upload a feed",
+            "GET /partner/contract": "fields, types and rules",
+            "GET /partner/contract/example": "valid example feeds",
+            "GET /partner/audit": "your uploads and their results",
+        },
+    }
 
 
 @router.get("/audit", summary="The partner's own uploads and their results, newest first")
