@@ -8,28 +8,32 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import anyio.to_thread
 import procrastinate
 from connector_kit.logs import error_line, kv, mask
 
+from ops import replay as replays
 from pipelines.dlt_project import data_dir
 from pipelines.offers.pipeline import run as run_offers
 from pipelines.offers.pipeline import token_cache_file
 from pipelines.offers.sync import ProductOutcome, SyncSettings
 from service.core.config import Settings, seconds_last
-from service.core.db import Pool
+from service.core.db import Connection, Pool
 from service.partners.processing import TransientFailure, attempt_upload
 
 log = logging.getLogger("service.jobs")
 FEEDS_QUEUE = "feeds"
 OFFERS_QUEUE = "offers"
-QUEUES = [FEEDS_QUEUE, OFFERS_QUEUE]
+OPS_QUEUE = "ops"
+QUEUES = [FEEDS_QUEUE, OFFERS_QUEUE, OPS_QUEUE]
 
 # Exponential backoff: 2, 4, 8, 16 s between the five attempts (procrastinate keeps each
 # attempt's outcome in procrastinate_events; the error is in the worker's log line).
 FEED_RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2)
 SYNC_RETRY = procrastinate.RetryStrategy(max_attempts=3, exponential_wait=2)
+REPLAY_RETRY = procrastinate.RetryStrategy(max_attempts=3, exponential_wait=2)
 
 queue = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
@@ -121,6 +125,31 @@ async def retry_stalled_jobs(stalled_after_s: float) -> int:
 @queue.task(name="retry_stalled_jobs", queue=FEEDS_QUEUE, queueing_lock="retry_stalled_jobs")
 async def retry_stalled_jobs_task(timestamp: int) -> None:
     await retry_stalled_jobs(_runtime().settings.worker_stalled_after_s)
+
+
+@queue.task(name="replay_dead_letters", queue=OPS_QUEUE, retry=REPLAY_RETRY)
+async def replay_task(flow: str, ids: list[str] | None = None) -> None:
+    """A dead-letter replay started from the console (ops.replay, the worker's environment).
+
+    A replay that could not run (ReplayError) is retried; one that ran is done, whether every
+    entry was delivered or some still fail (those stay in the file with their new reason).
+    """
+    outcome = await anyio.to_thread.run_sync(replays.replay, flow, ids or None)
+    log.info("replay done %s", outcome.line())
+
+
+async def replay_jobs(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest replay jobs on the queue, newest first, with when they were deferred."""
+    cursor = await conn.execute(
+        "SELECT j.id, j.status::text AS status, j.attempts, j.args->>'flow' AS flow,"
+        " jsonb_array_length(COALESCE(NULLIF(j.args->'ids', 'null'), '[]')) AS entries,"
+        " (SELECT min(e.at) FROM procrastinate_events e"
+        "   WHERE e.job_id = j.id AND e.type = 'deferred') AS deferred_at"
+        " FROM procrastinate_jobs j WHERE j.task_name = 'replay_dead_letters'"
+        " ORDER BY j.id DESC LIMIT %s",
+        (limit,),
+    )
+    return list(await cursor.fetchall())
 
 
 def schedule_offers_sync(schedule: str) -> None:

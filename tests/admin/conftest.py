@@ -13,9 +13,9 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.common.by import By
 
-from tests.service.conftest import RunningService, service_factory
+from tests.service.conftest import RunningService, service_factory, start_worker
 
-__all__ = ["service_factory"]
+__all__ = ["service_factory", "start_worker"]
 
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
