@@ -30,7 +30,7 @@ OPS_QUEUE = "ops"
 QUEUES = [FEEDS_QUEUE, OFFERS_QUEUE, OPS_QUEUE]
 
 # Exponential backoff: 2, 4, 8, 16 s between the five attempts (procrastinate keeps each
-# attempt's outcome in procrastinate_events; the error is in the worker's log line).
+# attempt's outcome in procrastinate_events; a feed's attempts and errors: partner_job_attempts).
 FEED_RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2)
 SYNC_RETRY = procrastinate.RetryStrategy(max_attempts=3, exponential_wait=2)
 REPLAY_RETRY = procrastinate.RetryStrategy(max_attempts=3, exponential_wait=2)
