@@ -12,6 +12,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.service.conftest import RunningService, service_factory, start_worker
 
@@ -71,7 +73,10 @@ def shots(browser: webdriver.Chrome, tmp_path: Path) -> Shots:
 def sign_in(browser: webdriver.Chrome, service: RunningService, key: str | None = None) -> None:
     browser.get(service.url + "/admin/login")
     browser.find_element(By.NAME, "key").send_keys(key or service.admin_key)
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    button = browser.find_element(By.CSS_SELECTOR, "form button[type=submit]")
+    button.click()
+    # the answer to the form has loaded (a busy machine could still be posting otherwise)
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(button))
 
 
 def text(browser: webdriver.Chrome) -> str:
