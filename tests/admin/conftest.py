@@ -12,6 +12,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
@@ -73,10 +74,14 @@ def shots(browser: webdriver.Chrome, tmp_path: Path) -> Shots:
 def sign_in(browser: webdriver.Chrome, service: RunningService, key: str | None = None) -> None:
     browser.get(service.url + "/admin/login")
     browser.find_element(By.NAME, "key").send_keys(key or service.admin_key)
-    button = browser.find_element(By.CSS_SELECTOR, "form button[type=submit]")
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+
+
+def submit(browser: webdriver.Chrome, button: WebElement) -> None:
+    """Click a form's button and wait until the answer has replaced the page (on a busy
+    machine the next step could otherwise still see the old one)."""
     button.click()
-    # the answer to the form has loaded (a busy machine could still be posting otherwise)
-    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(button))
+    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(button))
 
 
 def text(browser: webdriver.Chrome) -> str:

@@ -23,7 +23,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from ops import replay
 from ops.report import JobReport, RunReport
-from tests.admin.conftest import Shots, sign_in, text
+from tests.admin.conftest import Shots, sign_in, submit, text
 from tests.glassdome.conftest import API_KEY, flow_env, glassdome, meltano_run, mes_url
 from tests.service.conftest import RunningService
 
@@ -96,7 +96,7 @@ def test_sign_in_wrong_key_csrf_and_logout(
     browser.get(console.url + "/admin/partners")
     assert "forged" not in text(browser)
 
-    browser.find_element(By.CSS_SELECTOR, "form.logout button").click()
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "form.logout button"))
     assert browser.current_url.endswith("/admin/login")
     browser.get(console.url + "/admin/dead-letters")
     assert browser.current_url.endswith("/admin/login")
@@ -109,7 +109,7 @@ def test_onboard_shows_the_key_once_and_revoke_locks_it_out(
     browser.get(console.url + "/admin/partners")
     browser.find_element(By.NAME, "partner_id").send_keys("acme")
     browser.find_element(By.NAME, "name").send_keys("Acme Supplies")
-    browser.find_element(By.CSS_SELECTOR, "form.inline button").click()
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "form.inline button"))
     key = browser.find_element(By.ID, "issued-key").text
     shots("onboarded-key-shown-once")
     assert key.startswith("pk_")
@@ -121,7 +121,7 @@ def test_onboard_shows_the_key_once_and_revoke_locks_it_out(
     assert key not in browser.page_source
     assert "acme" in text(browser)
     row = browser.find_element(By.ID, "partner-acme")
-    row.find_element(By.CSS_SELECTOR, "button.danger").click()
+    submit(browser, row.find_element(By.CSS_SELECTOR, "button.danger"))
     shots("revoked")
     assert "revoked" in browser.find_element(By.ID, "partner-acme").text
     assert upload(console, key).status_code == 401
@@ -194,7 +194,7 @@ def test_dead_letters_replayed_from_the_console(
     dead = Path(env["DEAD_LETTER_DIR"]) / "glassdome.jsonl"
     entry = next(e for e in replay.read_entries(dead) if e["record"]["id"] == "MAT-1001")
     browser.find_element(By.ID, f"dl-{replay.entry_id(entry)}").click()
-    section.find_element(By.XPATH, ".//button[text()='Replay selected']").click()
+    submit(browser, section.find_element(By.XPATH, ".//button[text()='Replay selected']"))
     WebDriverWait(browser, 30).until(
         expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".replay-state"))
     )
@@ -247,7 +247,7 @@ def test_failed_job_shows_its_error_and_requeue_queues_it(
     assert "1" in row.find_element(By.CSS_SELECTOR, ".attempts").get_attribute("innerHTML")
     shots("job-failed")
 
-    row.find_element(By.XPATH, ".//button[text()='Requeue']").click()
+    submit(browser, row.find_element(By.XPATH, ".//button[text()='Requeue']"))
     row = browser.find_element(By.ID, f"job-{job['job_id']}")
     assert row.find_element(By.CSS_SELECTOR, ".queue-status").text == "todo"
     assert row.find_element(By.CSS_SELECTOR, ".job-status").text == "queued"
