@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.service.conftest import RunningService, service_factory, start_worker
@@ -81,7 +81,15 @@ def submit(browser: webdriver.Chrome, button: WebElement) -> None:
     """Click a form's button and wait until the answer has replaced the page (on a busy
     machine the next step could otherwise still see the old one)."""
     button.click()
-    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(button))
+
+    def replaced(driver: webdriver.Chrome) -> bool:
+        try:
+            button.is_enabled()
+        except WebDriverException:  # stale, or chromium's "node does not belong to the document"
+            return bool(driver.execute_script("return document.readyState") == "complete")
+        return False
+
+    WebDriverWait(browser, 60).until(replaced)
 
 
 def text(browser: webdriver.Chrome) -> str:
