@@ -8,28 +8,32 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import anyio.to_thread
 import procrastinate
-from connector_kit.logs import kv
+from connector_kit.logs import error_line, kv, mask
 
+from ops import replay as replays
 from pipelines.dlt_project import data_dir
 from pipelines.offers.pipeline import run as run_offers
 from pipelines.offers.pipeline import token_cache_file
 from pipelines.offers.sync import ProductOutcome, SyncSettings
 from service.core.config import Settings, seconds_last
-from service.core.db import Pool
-from service.partners.processing import process_upload
+from service.core.db import Connection, Pool
+from service.partners.processing import TransientFailure, attempt_upload
 
 log = logging.getLogger("service.jobs")
 FEEDS_QUEUE = "feeds"
 OFFERS_QUEUE = "offers"
-QUEUES = [FEEDS_QUEUE, OFFERS_QUEUE]
+OPS_QUEUE = "ops"
+QUEUES = [FEEDS_QUEUE, OFFERS_QUEUE, OPS_QUEUE]
 
 # Exponential backoff: 2, 4, 8, 16 s between the five attempts (procrastinate keeps each
-# attempt's outcome in procrastinate_events; the error is in the worker's log line).
+# attempt's outcome in procrastinate_events; a feed's attempts and errors: partner_job_attempts).
 FEED_RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=2)
 SYNC_RETRY = procrastinate.RetryStrategy(max_attempts=3, exponential_wait=2)
+REPLAY_RETRY = procrastinate.RetryStrategy(max_attempts=3, exponential_wait=2)
 
 queue = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
@@ -52,18 +56,30 @@ def _runtime() -> Runtime:
 
 
 @queue.task(name="process_upload", queue=FEEDS_QUEUE, retry=FEED_RETRY)
-async def process_upload_task(job_id: int) -> None:
+async def process_upload_task(job_id: int, request_id: str | None = None) -> None:
+    """One attempt at an uploaded feed; `request_id` is the upload's, carried into the logs."""
     rt = _runtime()
-    result = await process_upload(rt.pool, rt.settings, job_id)
+    rid = request_id or "-"
+    log.info("feed processing %s", kv(job_id=job_id, request_id=rid))
+    try:
+        result = await attempt_upload(rt.pool, rt.settings, job_id)
+    except Exception as exc:
+        log.warning(
+            "feed attempt failed %s", kv(job_id=job_id, request_id=rid, error=mask(error_line(exc)))
+        )
+        raise
     log.info(
         "feed processed %s",
         kv(
             job_id=job_id,
+            request_id=rid,
             status=result.status,
             rows_loaded=result.rows_loaded,
             rows_rejected=result.rows_rejected,
         ),
     )
+    if result.status == "pending":  # the load did not go through: the queue retries
+        raise TransientFailure(result.error or f"job {job_id}: the feed's load did not finish")
 
 
 def run_offers_sync(settings: Settings) -> list[ProductOutcome]:
@@ -85,6 +101,55 @@ async def sync_offers_task(timestamp: int | None = None) -> None:
     outcomes = await anyio.to_thread.run_sync(run_offers_sync, _runtime().settings)
     failed = [o.product_id for o in outcomes if o.status == "failed"]
     log.info("offers synced %s", kv(products=len(outcomes), failed=len(failed)))
+
+
+async def retry_stalled_jobs(stalled_after_s: float) -> int:
+    """Queue again every job whose worker stopped sending heartbeats (killed, host lost).
+
+    The worker does it when it starts and then every minute (task `retry_stalled_jobs`);
+    a rerun loads nothing twice (the feed's checksum ledger).
+    """
+    manager = queue.job_manager
+    stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after_s))
+    for job in stalled:
+        await manager.retry_job(job)
+        log.warning(
+            "stalled job queued again %s",
+            kv(queue_job=job.id, task=job.task_name, attempts=job.attempts),
+        )
+    await manager.prune_stalled_workers(seconds_since_heartbeat=stalled_after_s)
+    return len(stalled)
+
+
+@queue.periodic(cron="* * * * *", periodic_id="retry_stalled_jobs")
+@queue.task(name="retry_stalled_jobs", queue=FEEDS_QUEUE, queueing_lock="retry_stalled_jobs")
+async def retry_stalled_jobs_task(timestamp: int) -> None:
+    await retry_stalled_jobs(_runtime().settings.worker_stalled_after_s)
+
+
+@queue.task(name="replay_dead_letters", queue=OPS_QUEUE, retry=REPLAY_RETRY)
+async def replay_task(flow: str, ids: list[str] | None = None) -> None:
+    """A dead-letter replay started from the console (ops.replay, the worker's environment).
+
+    A replay that could not run (ReplayError) is retried; one that ran is done, whether every
+    entry was delivered or some still fail (those stay in the file with their new reason).
+    """
+    outcome = await anyio.to_thread.run_sync(replays.replay, flow, ids or None)
+    log.info("replay done %s", outcome.line())
+
+
+async def replay_jobs(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest replay jobs on the queue, newest first, with when they were deferred."""
+    cursor = await conn.execute(
+        "SELECT j.id, j.status::text AS status, j.attempts, j.args->>'flow' AS flow,"
+        " jsonb_array_length(COALESCE(NULLIF(j.args->'ids', 'null'), '[]')) AS entries,"
+        " (SELECT min(e.at) FROM procrastinate_events e"
+        "   WHERE e.job_id = j.id AND e.type = 'deferred') AS deferred_at"
+        " FROM procrastinate_jobs j WHERE j.task_name = 'replay_dead_letters'"
+        " ORDER BY j.id DESC LIMIT %s",
+        (limit,),
+    )
+    return list(await cursor.fetchall())
 
 
 def schedule_offers_sync(schedule: str) -> None:

@@ -30,8 +30,15 @@ async def run() -> None:
         log.info("offers sync scheduled %s", kv(schedule=settings.sync_schedule))
     try:
         async with jobs.queue.open_async(pool):
+            stalled_after = settings.worker_stalled_after_s
+            await jobs.retry_stalled_jobs(stalled_after)  # what a killed worker left
             log.info("worker ready")
-            await jobs.queue.run_worker_async(queues=jobs.QUEUES, install_signal_handlers=True)
+            await jobs.queue.run_worker_async(
+                queues=jobs.QUEUES,
+                install_signal_handlers=True,
+                update_heartbeat_interval=stalled_after / 3,
+                stalled_worker_timeout=stalled_after,
+            )
     finally:
         await pool.close()
 

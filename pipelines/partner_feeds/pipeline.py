@@ -342,7 +342,10 @@ def ingest_feed(
     report = run_feeds([feed], settings)
     # the report may also hold feeds of an earlier run's package that was set aside
     key = (storable(partner), feed.checksum)
-    return next(o for o in reversed(report.outcomes) if (o.partner, o.checksum) == key)
+    outcome = next(o for o in reversed(report.outcomes) if (o.partner, o.checksum) == key)
+    if outcome.status == FeedStatus.PENDING and outcome.error is None:
+        outcome.error = report.load_error  # why it waits: the caller may retry
+    return outcome
 
 
 def run(

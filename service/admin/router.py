@@ -7,13 +7,8 @@ dead letters are the targets' files, replayed by ops.replay.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hmac
-import os
-import subprocess
-import sys
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -27,14 +22,16 @@ from pydantic import SecretStr, ValidationError
 from ops import replay as replays
 from ops import report as reports
 from service.admin import session as sessions
-from service.api.deps import DB
+from service.api.deps import DB, PoolDep
 from service.api.routes import partners as partner_api
 from service.core.errors import Conflict, NotFound
+from service.jobs import replay_jobs, replay_task
 from service.partners.models import PartnerIn
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(prefix="/admin", include_in_schema=False)
+JOBS_SHOWN = 50
 Page = Response
 
 
@@ -290,38 +287,6 @@ async def runs(request: Request) -> Response:
 # Dead letters -------------------------------------------------------------------------
 
 
-@dataclasses.dataclass
-class StartedReplay:
-    flow: str
-    entries: int
-    started_at: dt.datetime
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def state(self) -> str:
-        code = self.process.poll()
-        if code is None:
-            return "running"
-        return {0: "done: every entry delivered", 1: "done: some entries still fail"}.get(
-            code, f"failed (exit {code})"
-        )
-
-    @property
-    def output(self) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-2000:]
-        except OSError:
-            return ""
-
-
-def _started(request: Request) -> list[StartedReplay]:
-    if not hasattr(request.app.state, "admin_replays"):
-        request.app.state.admin_replays = []
-    found: list[StartedReplay] = request.app.state.admin_replays
-    return found
-
-
 def _dead_letters_view() -> list[dict[str, Any]]:
     flows = []
     for flow in replays.FLOWS:
@@ -341,18 +306,16 @@ def _dead_letters_view() -> list[dict[str, Any]]:
 
 
 @router.get("/dead-letters")
-async def dead_letters(request: Request) -> Response:
+async def dead_letters(request: Request, db: DB) -> Response:
     guard = _guard(request)
     if not isinstance(guard, sessions.Session):
         return guard
     flows = await anyio.to_thread.run_sync(_dead_letters_view)
-    return _page(
-        request, "dead_letters.html", guard, flows=flows, started=list(reversed(_started(request)))
-    )
+    return _page(request, "dead_letters.html", guard, flows=flows, started=await replay_jobs(db))
 
 
 @router.post("/dead-letters/{flow}/replay")
-async def replay(request: Request, flow: str) -> Response:
+async def replay(request: Request, flow: str, db: DB) -> Response:
     form = await request.form()
     guard = _guard(request, str(form.get("csrf") or ""), post=True)
     if not isinstance(guard, sessions.Session):
@@ -370,33 +333,62 @@ async def replay(request: Request, flow: str) -> Response:
             guard,
             status=400,
             flows=flows,
-            started=list(reversed(_started(request))),
+            started=await replay_jobs(db),
             error="Select the entries to replay (or use Replay all).",
         )
-    # No job queue on this base yet: the replay runs as a background process of the service.
-    log = Path(tempfile.mkstemp(prefix=f"replay-{chosen.name}-", suffix=".log")[1])
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ops.replay", chosen.name, *(["--ids", *ids] if ids else [])],
-            cwd=replays.PROJECT_ROOT,
-            env=os.environ.copy(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    _started(request).append(
-        StartedReplay(chosen.name, len(ids), dt.datetime.now(dt.UTC), process, log)
-    )
+    await replay_task.defer_async(flow=chosen.name, ids=ids or None)  # run by the worker
     return RedirectResponse("/admin/dead-letters", status_code=303)
 
 
 # Jobs ---------------------------------------------------------------------------------
 
 
+JOB_STATES = ("received", "queued", "loaded", "failed", "pending")
+
+
 @router.get("/jobs")
-async def jobs(request: Request, db: DB) -> Response:
+async def jobs(request: Request, db: DB, status: str = "", requeued: int = 0) -> Response:
     guard = _guard(request)
     if not isinstance(guard, sessions.Session):
         return guard
-    row = await (await db.execute("SELECT to_regclass('jobs') IS NOT NULL AS present")).fetchone()
-    return _page(request, "jobs.html", guard, queue=bool(row and row["present"]))
+    chosen = status if status in JOB_STATES else None
+    listed = await partner_api.list_jobs(db, chosen, None, JOBS_SHOWN)
+    shown = [await partner_api.get_job(job.job_id, db) for job in listed]  # with attempts
+    return _page(
+        request,
+        "jobs.html",
+        guard,
+        jobs=shown,
+        states=JOB_STATES,
+        chosen=chosen or "",
+        requeued=requeued,
+        limit=JOBS_SHOWN,
+    )
+
+
+@router.post("/jobs/{job_id}/requeue")
+async def requeue(
+    request: Request, job_id: int, pool: PoolDep, db: DB, csrf: str | None = Form(None)
+) -> Response:
+    guard = _guard(request, csrf, post=True)
+    if not isinstance(guard, sessions.Session):
+        return guard
+    try:
+        await partner_api.requeue_job(request, job_id, pool)
+    except (NotFound, Conflict) as error:
+        listed = await partner_api.list_jobs(db, None, None, JOBS_SHOWN)
+        shown = [await partner_api.get_job(job.job_id, db) for job in listed]
+        status = 404 if isinstance(error, NotFound) else 409
+        return _page(
+            request,
+            "jobs.html",
+            guard,
+            status,
+            jobs=shown,
+            states=JOB_STATES,
+            chosen="",
+            requeued=0,
+            limit=JOBS_SHOWN,
+            error=error.details,
+        )
+    return RedirectResponse(f"/admin/jobs?requeued={job_id}", status_code=303)

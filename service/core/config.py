@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     sync_schedule: str = Field(
         "", description="Offers sync as a periodic job: 6-field cron, seconds first; empty: off"
     )
+    worker_stalled_after_s: float = Field(
+        30.0,
+        ge=1,
+        description="A job whose worker has sent no heartbeat for this long is run again",
+    )
     log_level: str = Field("INFO", description="DEBUG adds stack traces to error lines")
     service_host: str = Field("127.0.0.1", description="Interface to listen on")
     service_port: int = Field(8080, ge=1, le=65535, description="Port to listen on")

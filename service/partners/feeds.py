@@ -11,10 +11,26 @@ import os
 from pipelines.dlt_project import data_dir
 from pipelines.partner_feeds.ledger import FeedOutcome
 from pipelines.partner_feeds.pipeline import ingest_feed
+from pipelines.partner_feeds.registry import PartnerAdapter, PartnerRegistry
 from pipelines.partner_feeds.settings import PartnerFeedsSettings
 from service.core.config import Settings
 
 FORMATS = {"text/csv": "csv", "application/json": "json"}
+
+
+def feeds_settings() -> PartnerFeedsSettings:
+    """The partner_feeds pipeline's settings for uploads (its registry, the service's folder)."""
+    return PartnerFeedsSettings.resolve(
+        destination="postgres",
+        archive_dir="",
+        pipelines_dir=str(data_dir() / "service" / "pipelines"),
+        fail_on_rejects=False,
+    )
+
+
+def adapter(partner: str) -> PartnerAdapter:
+    """How this partner's feeds are read (the pipeline's registry; defaults if not listed)."""
+    return PartnerRegistry.load(feeds_settings().registry_path).adapter(partner)
 
 
 def process_feed(
@@ -23,10 +39,4 @@ def process_feed(
     """Run the pipeline on one feed (blocking: called in a worker thread)."""
     # the pipeline's Postgres destination reads DATABASE_URL from the environment
     os.environ.setdefault("DATABASE_URL", settings.database_url)
-    feeds_settings = PartnerFeedsSettings.resolve(
-        destination="postgres",
-        archive_dir="",
-        pipelines_dir=str(data_dir() / "service" / "pipelines"),
-        fail_on_rejects=False,
-    )
-    return ingest_feed(partner, f"upload-{job_id}.{fmt}", content, feeds_settings)
+    return ingest_feed(partner, f"upload-{job_id}.{fmt}", content, feeds_settings())

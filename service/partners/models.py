@@ -39,6 +39,14 @@ class Queued(BaseModel):
     job_id: int
 
 
+class Attempt(BaseModel):
+    attempt: int = Field(description="1 for a job's first run; a requeue counts on")
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = Field(description="none: still running, or its worker died")
+    outcome: str | None = Field(description="loaded, failed, pending (retried), error (retried)")
+    error: str | None = Field(description="the attempt's error, one line")
+
+
 class Job(BaseModel):
     job_id: int
     partner: str
@@ -50,6 +58,9 @@ class Job(BaseModel):
     error: str | None
     received_at: dt.datetime
     finished_at: dt.datetime | None
+    attempt_log: list[Attempt] = Field(
+        default_factory=list, description="GET /partner/jobs/{id}: each attempt with its error"
+    )
 
 
 class Upload(BaseModel):

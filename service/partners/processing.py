@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import anyio.to_thread
+from connector_kit.logs import error_line, mask
 
 from service.core.config import Settings
 from service.core.db import Pool
@@ -44,3 +45,26 @@ async def process_upload(pool: Pool, settings: Settings, job_id: int) -> UploadR
         rows_rejected=outcome.rows_rejected,
         error=outcome.error,
     )
+
+
+class TransientFailure(RuntimeError):
+    """The feed could not be loaded this time (the destination did not answer): retry."""
+
+
+async def attempt_upload(pool: Pool, settings: Settings, job_id: int) -> UploadResult:
+    """One attempt at a job, recorded with its outcome and error (partner_job_attempts).
+
+    An exception is recorded and raised again (the queue retries it with backoff).
+    """
+    async with pool.connection() as conn:
+        number = len(await queries.attempts(conn, job_id)) + 1
+        attempt_id = await queries.start_attempt(conn, job_id, number)
+    try:
+        result = await process_upload(pool, settings, job_id)
+    except Exception as exc:
+        async with pool.connection() as conn:
+            await queries.finish_attempt(conn, attempt_id, "error", mask(error_line(exc)))
+        raise
+    async with pool.connection() as conn:
+        await queries.finish_attempt(conn, attempt_id, result.status, result.error)
+    return result

@@ -164,3 +164,34 @@ async def requeue(conn: Connection, job_id: int) -> str | None:
         await conn.execute("SELECT status FROM partner_uploads WHERE id = %s", (job_id,))
     ).fetchone()
     return str(existing["status"]) if existing else None
+
+
+async def start_attempt(conn: Connection, job_id: int, attempt: int) -> int:
+    row = await (
+        await conn.execute(
+            "INSERT INTO partner_job_attempts (job_id, attempt) VALUES (%s, %s) RETURNING id",
+            (job_id, attempt),
+        )
+    ).fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
+async def finish_attempt(
+    conn: Connection, attempt_id: int, outcome: str, error: str | None
+) -> None:
+    await conn.execute(
+        "UPDATE partner_job_attempts SET finished_at = now(), outcome = %s, error = %s"
+        " WHERE id = %s",
+        (outcome, error, attempt_id),
+    )
+
+
+async def attempts(conn: Connection, job_id: int) -> list[dict[str, Any]]:
+    """Every attempt of a job, oldest first (an attempt without an end: its worker died)."""
+    cursor = await conn.execute(
+        "SELECT attempt, started_at, finished_at, outcome, error FROM partner_job_attempts"
+        " WHERE job_id = %s ORDER BY id",
+        (job_id,),
+    )
+    return list(await cursor.fetchall())

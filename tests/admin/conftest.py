@@ -7,18 +7,18 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.service.conftest import RunningService, service_factory
+from tests.service.conftest import RunningService, service_factory, start_worker
 
-__all__ = ["service_factory"]
+__all__ = ["service_factory", "start_worker"]
 
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
@@ -74,17 +74,22 @@ def shots(browser: webdriver.Chrome, tmp_path: Path) -> Shots:
 def sign_in(browser: webdriver.Chrome, service: RunningService, key: str | None = None) -> None:
     browser.get(service.url + "/admin/login")
     browser.find_element(By.NAME, "key").send_keys(key or service.admin_key)
-    submit = browser.find_element(By.CSS_SELECTOR, "form button[type=submit]")
-    submit.click()
-    # the answer is a new page (the console, or the login again with its error): wait for it,
-    # so what a test reads next is never the page being left
-    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(submit))
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
 
 
-def click_through(browser: webdriver.Chrome, button: Any) -> None:
-    """Click a button that submits a form, and wait for the page it leads to."""
+def submit(browser: webdriver.Chrome, button: WebElement) -> None:
+    """Click a form's button and wait until the answer has replaced the page (on a busy
+    machine the next step could otherwise still see the old one)."""
     button.click()
-    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(button))
+
+    def replaced(driver: webdriver.Chrome) -> bool:
+        try:
+            button.is_enabled()
+        except WebDriverException:  # stale, or chromium's "node does not belong to the document"
+            return bool(driver.execute_script("return document.readyState") == "complete")
+        return False
+
+    WebDriverWait(browser, 60).until(replaced)
 
 
 def text(browser: webdriver.Chrome) -> str:

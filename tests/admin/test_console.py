@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from ops import replay
 from ops.report import JobReport, RunReport
-from tests.admin.conftest import Shots, click_through, sign_in, text
+from tests.admin.conftest import Shots, sign_in, submit, text
 from tests.glassdome.conftest import API_KEY, flow_env, glassdome, meltano_run, mes_url
 from tests.service.conftest import RunningService
 
@@ -95,7 +96,7 @@ def test_sign_in_wrong_key_csrf_and_logout(
     browser.get(console.url + "/admin/partners")
     assert "forged" not in text(browser)
 
-    click_through(browser, browser.find_element(By.CSS_SELECTOR, "form.logout button"))
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "form.logout button"))
     assert browser.current_url.endswith("/admin/login")
     browser.get(console.url + "/admin/dead-letters")
     assert browser.current_url.endswith("/admin/login")
@@ -108,7 +109,7 @@ def test_onboard_shows_the_key_once_and_revoke_locks_it_out(
     browser.get(console.url + "/admin/partners")
     browser.find_element(By.NAME, "partner_id").send_keys("acme")
     browser.find_element(By.NAME, "name").send_keys("Acme Supplies")
-    click_through(browser, browser.find_element(By.CSS_SELECTOR, "form.inline button"))
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "form.inline button"))
     key = browser.find_element(By.ID, "issued-key").text
     shots("onboarded-key-shown-once")
     assert key.startswith("pk_")
@@ -120,7 +121,7 @@ def test_onboard_shows_the_key_once_and_revoke_locks_it_out(
     assert key not in browser.page_source
     assert "acme" in text(browser)
     row = browser.find_element(By.ID, "partner-acme")
-    click_through(browser, row.find_element(By.CSS_SELECTOR, "button.danger"))
+    submit(browser, row.find_element(By.CSS_SELECTOR, "button.danger"))
     shots("revoked")
     assert "revoked" in browser.find_element(By.ID, "partner-acme").text
     assert upload(console, key).status_code == 401
@@ -166,6 +167,7 @@ def test_dead_letters_replayed_from_the_console(
     mes_url: str,
     shots: Shots,
     tmp_path: Path,
+    start_worker: Callable[..., subprocess.Popen[bytes]],
 ) -> None:
     env = {**flow_env, "REPORTS_DIR": str(tmp_path / "reports"), "SERVICE_ENV": "dev"}
     # A run with a poison record: MAT-1001's sku is held by another Glassdome product.
@@ -192,20 +194,64 @@ def test_dead_letters_replayed_from_the_console(
     dead = Path(env["DEAD_LETTER_DIR"]) / "glassdome.jsonl"
     entry = next(e for e in replay.read_entries(dead) if e["record"]["id"] == "MAT-1001")
     browser.find_element(By.ID, f"dl-{replay.entry_id(entry)}").click()
-    click_through(browser, section.find_element(By.XPATH, ".//button[text()='Replay selected']"))
+    submit(browser, section.find_element(By.XPATH, ".//button[text()='Replay selected']"))
     WebDriverWait(browser, 30).until(
         expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".replay-state"))
     )
     shots("replay-started")
+    assert browser.find_element(By.CSS_SELECTOR, ".replay-state").text == "todo"
+    start_worker(service)  # the replay is a job of the queue: the worker runs it
     deadline = time.monotonic() + 120
-    while "running" in (state := browser.find_element(By.CSS_SELECTOR, ".replay-state").text):
+    while (state := browser.find_element(By.CSS_SELECTOR, ".replay-state").text) in (
+        "todo",
+        "doing",
+    ):
         assert time.monotonic() < deadline, text(browser)
         time.sleep(1)
         browser.refresh()
     shots("replayed")
-    assert state == "done: every entry delivered", text(browser)
+    assert state == "succeeded", text(browser)
     assert glassdome.products()["MAT-1001"] == ("SKU-ALPHA-NEW", "ACTIVE")
     assert "Replayed archive: 1 delivered" in browser.find_element(By.ID, "flow-glassdome").text
     assert all(e["record"]["id"] != "MAT-1001" for e in replay.read_entries(dead))
     with psycopg2.connect(mes_url):
         pass  # the MES database stayed reachable through the run (fixture teardown drops it)
+
+
+def test_failed_job_shows_its_error_and_requeue_queues_it(
+    browser: webdriver.Chrome, console: RunningService, shots: Shots
+) -> None:
+    admin = {"X-Admin-Key": console.admin_key}
+    issued = requests.post(
+        console.url + "/partner/partners", json={"id": "brokenco", "name": "B"}, headers=admin
+    )
+    key = issued.json()["api_key"]
+    failed = requests.post(
+        console.url + "/partner/ingest?async=0",
+        data=b"{not json",
+        headers={"X-API-Key": key, "Content-Type": "application/json"},
+        timeout=60,
+    )
+    assert failed.status_code == 422
+    job = requests.get(console.url + "/partner/jobs?partner=brokenco", headers=admin).json()[0]
+    error = job["error"]
+    assert error
+
+    sign_in(browser, console)
+    browser.get(console.url + "/admin/jobs?status=loaded")  # the filter leaves it out
+    assert not browser.find_elements(By.ID, f"job-{job['job_id']}")
+    browser.get(console.url + "/admin/jobs?status=failed")
+    row = browser.find_element(By.ID, f"job-{job['job_id']}")
+    assert row.find_element(By.CSS_SELECTOR, ".job-status").text == "failed"
+    assert row.find_element(By.CSS_SELECTOR, ".attempt-error").text == error
+    assert "1" in row.find_element(By.CSS_SELECTOR, ".attempts").get_attribute("innerHTML")
+    shots("job-failed")
+
+    submit(browser, row.find_element(By.XPATH, ".//button[text()='Requeue']"))
+    row = browser.find_element(By.ID, f"job-{job['job_id']}")
+    assert row.find_element(By.CSS_SELECTOR, ".queue-status").text == "todo"
+    assert row.find_element(By.CSS_SELECTOR, ".job-status").text == "queued"
+    assert f"Job {job['job_id']} is queued again" in text(browser)
+    shots("job-requeued")
+    again = requests.get(console.url + f"/partner/jobs/{job['job_id']}", headers=admin).json()
+    assert (again["status"], again["queue_status"]) == ("queued", "todo")

@@ -162,3 +162,27 @@ def offers_admin(sandbox_cfg: SandboxConfig) -> Iterator[OffersAdmin]:
     admin.reset()
     yield admin
     admin.reset()
+
+
+@pytest.fixture
+def start_worker() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Real `python -m service.worker` processes with the service's settings (and `extra_env`);
+    its output goes to worker.log beside the service's log."""
+    workers: list[subprocess.Popen[bytes]] = []
+
+    def start(service: RunningService, **extra_env: str) -> subprocess.Popen[bytes]:
+        log = (service.log_file.parent / "worker.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service.worker"],
+            env={**os.environ, **service.env, **extra_env},
+            stdout=log,
+            stderr=log,
+        )
+        workers.append(process)
+        return process
+
+    yield start
+    for process in workers:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg2
@@ -28,27 +26,6 @@ MAX_BYTES = 4096
 @pytest.fixture(scope="module")
 def service(service_factory: Callable[..., RunningService]) -> RunningService:
     return service_factory(PARTNER_FEED_MAX_BYTES=str(MAX_BYTES))
-
-
-@pytest.fixture
-def start_worker() -> Iterator[Callable[[RunningService], subprocess.Popen[bytes]]]:
-    workers: list[subprocess.Popen[bytes]] = []
-
-    def start(service: RunningService) -> subprocess.Popen[bytes]:
-        log = (service.log_file.parent / "worker.log").open("ab")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service.worker"],
-            env={**os.environ, **service.env},
-            stdout=log,
-            stderr=log,
-        )
-        workers.append(process)
-        return process
-
-    yield start
-    for process in workers:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def admin(service: RunningService, method: str, path: str, **kwargs: object) -> requests.Response:

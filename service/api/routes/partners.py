@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
+from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
+from pipelines.partner_feeds import contract as feed_contract
 from service.api.deps import DB, AdminKey, AppSecret, PartnerDep, PoolDep, SettingsDep
 from service.core.errors import (
     Conflict,
@@ -20,7 +22,7 @@ from service.core.errors import (
 from service.core.security import new_partner_key, partner_key_hash
 from service.jobs import process_upload_task
 from service.partners import queries
-from service.partners.feeds import FORMATS
+from service.partners.feeds import FORMATS, adapter
 from service.partners.models import (
     PARTNER_ID,
     Job,
@@ -30,7 +32,7 @@ from service.partners.models import (
     Upload,
     UploadResult,
 )
-from service.partners.processing import process_upload
+from service.partners.processing import attempt_upload
 
 router = APIRouter(prefix="/partner", tags=["partners"], responses=responses(401, 422, 503))
 PartnerId = Annotated[str, Path(pattern=PARTNER_ID)]
@@ -114,11 +116,11 @@ async def upload_feed(
     if not new:
         return UploadResult(status="duplicate", job_id=job_id, checksum=checksum)
     if async_:
-        await process_upload_task.defer_async(job_id=job_id)
+        await process_upload_task.defer_async(job_id=job_id, request_id=_request_id(request))
         async with pool.connection() as conn:  # unless the worker has already finished it
             await queries.mark_queued(conn, job_id)
         return JSONResponse(Queued(job_id=job_id).model_dump(), status_code=202)
-    result = await process_upload(pool, settings, job_id)
+    result = await attempt_upload(pool, settings, job_id)
     if result.status == "failed":
         raise UnprocessableFeed(f"job {job_id}: {result.error}")
     return result
@@ -146,7 +148,7 @@ async def get_job(job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], db: DB) -> J
     row = await queries.job(db, job_id)
     if row is None:
         raise NotFound(f"job {job_id} not found")
-    return Job.model_validate(row)
+    return Job.model_validate({**row, "attempt_log": await queries.attempts(db, job_id)})
 
 
 @router.post(
@@ -156,15 +158,74 @@ async def get_job(job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], db: DB) -> J
     responses=responses(403, 404, 409),
     summary="Queue a job that failed (or never finished) again, once its cause is fixed",
 )
-async def requeue_job(job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], pool: PoolDep) -> Queued:
+async def requeue_job(
+    request: Request, job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], pool: PoolDep
+) -> Queued:
     async with pool.connection() as conn:
         before = await queries.requeue(conn, job_id)
     if before is None:
         raise NotFound(f"job {job_id} not found")
     if before == "loaded":
         raise Conflict(f"job {job_id} has loaded its feed already")
-    await process_upload_task.defer_async(job_id=job_id)
+    await process_upload_task.defer_async(job_id=job_id, request_id=_request_id(request))
     return Queued(job_id=job_id)
+
+
+@router.get(
+    "/contract",
+    summary="The fields, types and rules this partner's feeds must follow",
+    description="Generated from the pipeline's own registry and validation: each rule is shown "
+    "as sample values and what the validator answers for them (accepted and stored as, or the "
+    "reason a row with it is rejected).",
+)
+async def get_contract(partner: PartnerDep, settings: SettingsDep) -> dict[str, Any]:
+    found = await anyio.to_thread.run_sync(adapter, partner)
+    return {
+        **feed_contract.contract(found),
+        "content_types": list(FORMATS),
+        "max_bytes": settings.partner_feed_max_bytes,
+    }
+
+
+@router.get(
+    "/contract/example",
+    summary="A valid CSV and JSON feed in this partner's format, ready to upload",
+)
+async def contract_example(partner: PartnerDep) -> dict[str, Any]:
+    found = await anyio.to_thread.run_sync(adapter, partner)
+    bodies = await anyio.to_thread.run_sync(feed_contract.examples, found)
+    return {
+        fmt: {"content_type": media, "body": bodies[fmt].decode(found.encoding)}
+        for media, fmt in FORMATS.items()
+    }
+
+
+@router.get("/help", summary="How to send feeds: the steps, the endpoints and the limits")
+async def partner_help(settings: SettingsDep) -> dict[str, Any]:
+    return {
+        "steps": [
+            "Authenticate every call with your key in the X-API-Key header.",
+            "Read GET /partner/contract: your columns, their types and the rules, with your"
+            " decimal and thousands separators and encoding.",
+            "Start from GET /partner/contract/example: a valid CSV and JSON feed.",
+            "POST the feed to /partner/ingest with Content-Type text/csv or application/json."
+            " async=0 answers the result (rows loaded, rejected); async=1 answers 202 with a"
+            " job id and a worker processes it, retried with backoff.",
+            "Sending the same bytes again answers status duplicate with the first job id;"
+            " nothing is loaded twice.",
+            "GET /partner/audit lists your uploads and their results (only yours).",
+        ],
+        "limits": {"max_bytes": settings.partner_feed_max_bytes, "content_types": list(FORMATS)},
+        "errors": 'every error is {"error": "<Name>", "details": "<message>"}: 401 no'
+        " or wrong key, 413 too large, 415 other content type, 422 a feed that cannot be read"
+        " (rows that break a rule are rejected one by one, the rest loads)",
+        "endpoints": {
+            "POST /partner/ingest?async=0|1": "upload a feed",
+            "GET /partner/contract": "fields, types and rules",
+            "GET /partner/contract/example": "valid example feeds",
+            "GET /partner/audit": "your uploads and their results",
+        },
+    }
 
 
 @router.get("/audit", summary="The partner's own uploads and their results, newest first")
@@ -184,3 +245,8 @@ async def _read_body(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise PayloadTooLarge(f"the feed is larger than {limit} bytes")
     return bytes(body)
+
+
+def _request_id(request: Request) -> str:
+    """The request's id (access log), handed to the task so its log lines carry it."""
+    return str(getattr(request.state, "request_id", "-"))
