@@ -39,19 +39,28 @@ def test_other_lines_are_not_summaries(line: str) -> None:
     assert logs.parse_summary(line) is None
 
 
-def test_progress_lines_come_on_time_while_a_run_lasts(caplog: pytest.LogCaptureFixture) -> None:
+def test_progress_lines_come_from_their_own_thread_until_stopped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     logger = logging.getLogger("target-x.progress")
+
+    def lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.getMessage().startswith("progress")]
+
+    def wait_for(text: str) -> None:  # a state, not a duration: the timer thread writes it
+        deadline = time.monotonic() + 30
+        while not any(text in line for line in lines()):
+            assert time.monotonic() < deadline, lines()
+            time.sleep(0.01)
+
     with caplog.at_level(logging.INFO, logger="target-x.progress"):
         with logs.Progress(logger, every=0.05, stream="products") as progress:
             progress.add(40)
-            time.sleep(0.3)  # no add() meanwhile: a slow batch still gets its lines
+            wait_for("records=40 ")  # no add() meanwhile: a slow batch still gets its lines
             progress.add(2)
-            time.sleep(0.15)
-        lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("progress")]
-        count = len(lines)
-        time.sleep(0.15)
-    assert count >= 4
-    assert len([r for r in caplog.records if r.getMessage().startswith("progress")]) == count
-    assert lines[0].startswith("progress stream=products records=40 ")
-    assert "records=42 " in lines[-1]
-    assert "rate_per_s=" in lines[-1]
+            wait_for("records=42 ")
+        count = len(lines())  # stop() has joined the timer thread: nothing comes after
+        assert len(lines()) == count
+    assert all(line.startswith("progress stream=products records=") for line in lines())
+    assert "records=42 " in lines()[-1]
+    assert "rate_per_s=" in lines()[-1]

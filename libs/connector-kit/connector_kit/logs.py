@@ -258,7 +258,10 @@ class Progress:
             )
 
     def stop(self) -> None:
+        """No more lines: the timer thread has ended when this returns."""
         self._stopped.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
 
     def __enter__(self) -> Progress:
         return self
