@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from connector_kit import files
-from connector_kit.jsonstream import InvalidJson, JsonRecords, JsonShapeError
+from connector_kit.jsonstream import InvalidJson, JsonRecords, JsonShapeError, Prefixed
 
 from pipelines.partner_feeds.registry import REQUIRED_COLUMNS, PartnerAdapter
 
@@ -196,7 +196,7 @@ class FeedReader:
             head, encoding = b"", "utf-8"
         elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             encoding = "utf-16"
-        counted = _Counted(_Prefixed(head, stream))  # type: ignore[arg-type]
+        counted = _Counted(Prefixed(head, stream))  # type: ignore[arg-type]
         text = io.TextIOWrapper(counted, encoding=encoding, newline="")  # type: ignore[type-var]
         return text, counted, encoding
 
@@ -326,22 +326,3 @@ class _Utf8:
 
     def read(self, size: int = -1) -> bytes:
         return self.text.read(size).encode("utf-8", "surrogatepass")
-
-
-class _Prefixed:
-    """A stream with a few already-read bytes put back in front."""
-
-    def __init__(self, head: bytes, stream: BinaryIO) -> None:
-        self.head = head
-        self.stream = stream
-
-    def read(self, size: int = -1) -> bytes:
-        if not self.head:
-            return self.stream.read(size)
-        head, self.head = self.head, b""
-        if size < 0:
-            return head + self.stream.read()
-        if len(head) >= size:
-            self.head = head[size:]
-            return head[:size]
-        return head + self.stream.read(size - len(head))

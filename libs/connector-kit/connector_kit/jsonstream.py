@@ -70,11 +70,29 @@ class _LoneSurrogates:
         return _ESCAPE.sub(lambda m: _REPLACEMENT if m.group("lone") else m.group(0), data)
 
 
-class _Peeked:
+class Prefixed:
+    """A stream with a few already-read bytes put back in front."""
+
+    def __init__(self, head: bytes, stream: BinaryIO | _LoneSurrogates) -> None:
+        self.head = head
+        self.stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.head:
+            return self.stream.read(size)
+        head, self.head = self.head, b""
+        if size < 0:
+            return head + self.stream.read()
+        if len(head) >= size:
+            self.head = head[size:]
+            return head[:size]
+        return head + self.stream.read(size - len(head))
+
+
+class _Peeked(Prefixed):
     """The stream with its first bytes read to see the document's shape, then put back."""
 
     def __init__(self, stream: BinaryIO | _LoneSurrogates) -> None:
-        self.stream = stream
         head = stream.read(64)
         if head.startswith(_BOM):
             head = head[len(_BOM) :]
@@ -83,20 +101,8 @@ class _Peeked:
             if not more:
                 break
             head += more
-        self.head = head
-        stripped = head.lstrip(_WHITESPACE)
-        self.first = stripped[:1]
-
-    def read(self, size: int = -1) -> bytes:
-        if not self.head:
-            return self.stream.read(size)
-        head, self.head = self.head, b""
-        if size < 0:
-            return head + self.stream.read()
-        if len(head) > size:
-            self.head = head[size:]
-            return head[:size]
-        return head
+        super().__init__(head, stream)
+        self.first = head.lstrip(_WHITESPACE)[:1]
 
 
 class JsonRecords:
