@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import cast
 
 import anyio.to_thread
-import dlt
 import psycopg2
 from connector_kit.logs import kv
 from dlt.destinations.exceptions import DestinationConnectionError
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines.customers.pipeline import build_pipeline, run
+from pipelines.customers.pipeline import row_count, run
 from pipelines.customers.settings import DEFAULT_DATASET, TABLE
 from pipelines.dlt_project import data_dir
 from service.core.config import Settings
@@ -39,12 +37,8 @@ def pipelines_dir() -> Path:
 
 def load_customers(settings: Settings) -> int:
     """Run the pipeline (blocking); the number of customer rows it loaded."""
-    # A run whose load failed leaves its package pending, and dlt would load that one and
-    # ignore the new extract. Each ingest reads the whole source, so the old package goes.
-    pipeline = build_pipeline("postgres", settings.libpq_url, DEFAULT_DATASET, pipelines_dir())
-    if pipeline.has_pending_data:
-        log.warning("ingest drops pending package %s", kv(pipeline=pipeline.pipeline_name))
-        pipeline.drop_pending_packages()
+    # `run` loads what an earlier run left pending first (or sets it aside when the database
+    # refuses it), then this ingest's extract: nothing pending blocks it.
     try:
         info = run(
             settings.customers_api_url,
@@ -60,9 +54,7 @@ def load_customers(settings: Settings) -> int:
         if isinstance(cause, psycopg2.OperationalError | DestinationConnectionError):
             raise DatabaseUnavailable(f"loading failed: {_describe(cause)}") from None
         raise
-    trace = cast(dlt.Pipeline, info.pipeline).last_trace
-    normalized = trace.last_normalize_info if trace else None
-    return int(normalized.row_counts.get(TABLE, 0)) if normalized else 0
+    return row_count(info, TABLE)
 
 
 async def ingest(pool: Pool, settings: Settings) -> int:
