@@ -19,10 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
 from connector_kit import logs
 
-from ops import cadence
+from ops import cadence, check_config
 from ops.report import JobReport, RunReport
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -54,12 +53,11 @@ def meltano_env() -> dict[str, str]:
 def connection_variables() -> dict[str, bool]:
     """The seed variables the plugins read (their settings' env_aliases) -> sensitive or not."""
     found: dict[str, bool] = {}
-    for path in sorted((PROJECT_ROOT / "meltano").glob("*.meltano.yml")):
-        plugins = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("plugins", {})
-        for plugin in (p for kind in plugins.values() for p in kind):
-            for setting in plugin.get("settings", []):
-                for var in setting.get("env_aliases", []):
-                    found[var] = found.get(var, False) or bool(setting.get("sensitive"))
+    config = check_config.project_config()
+    for plugin in (p for kind in config["plugins"].values() for p in kind):
+        for setting in plugin.get("settings", []):
+            for var in setting.get("env_aliases", []):
+                found[var] = found.get(var, False) or bool(setting.get("sensitive"))
     return found
 
 
