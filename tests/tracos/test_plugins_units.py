@@ -1,4 +1,5 @@
-"""tap-client-json's ERP rules and target-client-json's file naming, without servers."""
+"""tap-client-json's ERP rules and target-client-json's file naming and settings, without
+servers."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from target_client_json.files import (
     to_json,
     write_atomic,
 )
+from target_client_json.sinks import JsonFileSink
+from target_client_json.target import TargetClientJson
 
 from sandbox import tracos
 from tests.tracos.conftest import FIXTURES, erp_order
@@ -111,3 +114,35 @@ def test_journal_appends_lines(tmp_path: Path) -> None:
     append_journal(journal, [{"key": 2, "version": "b"}])
     append_journal(journal, [])
     assert [json.loads(line)["key"] for line in journal.read_text().splitlines()] == [1, 2]
+
+
+def _client_json_sink(tmp_path: Path, **config: Any) -> JsonFileSink:
+    target = TargetClientJson(config={"outbound_dir": str(tmp_path / "out"), **config})
+    schema = {"properties": {"id": {"type": "integer"}}}
+    return JsonFileSink(target, "workorders", schema, ["id"])
+
+
+@pytest.mark.parametrize(
+    ("config", "size"),
+    [
+        ({}, 500),
+        ({"batch_size_rows": 2}, 2),
+        ({"batch_size": 3}, 3),  # the old name, deprecated
+        ({"batch_size_rows": 2, "batch_size": 3}, 2),
+    ],
+)
+def test_client_json_batch_size_rows_and_its_old_name(
+    tmp_path: Path, config: dict[str, int], size: int
+) -> None:
+    assert _client_json_sink(tmp_path, **config).max_size == size
+
+
+def test_client_json_dead_letters_follow_the_shared_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEAD_LETTER_DIR", str(tmp_path / "env"))
+    assert _client_json_sink(tmp_path).dead_letters.path == (
+        tmp_path / "env" / "target-client-json.jsonl"
+    )
+    configured = _client_json_sink(tmp_path, dead_letter_dir=str(tmp_path / "set"))
+    assert configured.dead_letters.path == tmp_path / "set" / "target-client-json.jsonl"

@@ -8,7 +8,6 @@ the file is durable and before the batch's state is released. The acknowledgemen
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,12 +60,9 @@ class JsonFileSink(BatchSink):
         self.file_mode = parse_file_mode(self.config.get("file_mode"))
         if self.file_mode is None:
             self.file_mode = umask_mode()  # read once: os.umask is process-wide
-        folder = (
-            self.config.get("dead_letter_dir")
-            or os.environ.get("DEAD_LETTER_DIR")
-            or "output/dead-letter"
+        self.dead_letters = DeadLetters.for_plugin(
+            "target-client-json.jsonl", folder=self.config.get("dead_letter_dir")
         )
-        self.dead_letters = DeadLetters(Path(folder) / "target-client-json.jsonl")
         self.written = 0
         self.rejected = 0
         self.updated = 0  # files that replaced an earlier export of the same key
@@ -77,10 +73,13 @@ class JsonFileSink(BatchSink):
         assert self.local is not None
         return self.local
 
+    MAX_SIZE_DEFAULT = 500  # files per folder fsync and journal append: the SDK's batch_size_rows
+
     @property
     @override
     def max_size(self) -> int:
-        return int(self.config.get("batch_size", 500))
+        # batch_size_rows, else its old name batch_size (deprecated)
+        return self.batch_size_rows or int(self.config.get("batch_size") or self.MAX_SIZE_DEFAULT)
 
     @override
     def process_batch(self, context: dict) -> None:

@@ -45,13 +45,7 @@ class TargetClientJson(Target):
             description="Permissions of the written files, octal (e.g. `0640`). "
             "Default: what the process umask gives a new file (0644 under umask 022).",
         ),
-        th.Property(
-            "batch_size",
-            th.IntegerType,
-            default=500,
-            title="Batch size",
-            description="Files per folder fsync and journal append.",
-        ),
+        th.Property("batch_size", th.IntegerType, description="Deprecated: batch_size_rows."),
         th.Property(
             "dead_letter_dir",
             th.StringType,

@@ -95,7 +95,8 @@ class UpsertSink(BatchSink):
     @property
     @override
     def max_size(self) -> int:
-        return int(self.config.get("batch_size") or super().max_size)  # old name, deprecated
+        # batch_size_rows, else its old name batch_size (deprecated)
+        return self.batch_size_rows or int(self.config.get("batch_size") or self.MAX_SIZE_DEFAULT)
 
     def _reject(self, record: dict[str, Any], reason: str) -> None:
         self.dead_letters.add(record, reason, stream=self.stream_name)
