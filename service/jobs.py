@@ -21,6 +21,8 @@ from pipelines.offers.pipeline import token_cache_file
 from pipelines.offers.sync import ProductOutcome, SyncSettings
 from service.core.config import Settings, seconds_last
 from service.core.db import Connection, Pool
+from service.partners import queries
+from service.partners.polling import poll_feed_folder
 from service.partners.processing import TransientFailure, attempt_upload
 
 log = logging.getLogger("service.jobs")
@@ -80,6 +82,27 @@ async def process_upload_task(job_id: int, request_id: str | None = None) -> Non
     )
     if result.status == "pending":  # the load did not go through: the queue retries
         raise TransientFailure(result.error or f"job {job_id}: the feed's load did not finish")
+
+
+async def queue_upload(pool: Pool, job_id: int, request_id: str | None) -> None:
+    """Defer a stored upload's job; the upload shows `queued` unless the worker has finished it."""
+    await process_upload_task.defer_async(job_id=job_id, request_id=request_id)
+    async with pool.connection() as conn:
+        await queries.mark_queued(conn, job_id)
+
+
+# One poll at a time: a schedule firing while one is still queued does not pile up another.
+@queue.task(name="poll_partner_feeds", queue=FEEDS_QUEUE, queueing_lock="poll_partner_feeds")
+async def poll_partner_feeds_task(timestamp: int | None = None) -> None:
+    """Each settled file of the partner feed folder stored and queued as an upload."""
+    rt = _runtime()
+    request_id = f"poll-{timestamp or 'now'}"
+
+    async def queue_one(job_id: int) -> None:
+        await queue_upload(rt.pool, job_id, request_id)
+
+    report = await poll_feed_folder(rt.pool, rt.settings, queue_one)
+    log.info("feed folder polled %s", kv(request_id=request_id, **vars(report)))
 
 
 def run_offers_sync(settings: Settings) -> list[ProductOutcome]:
@@ -155,3 +178,10 @@ async def replay_jobs(conn: Connection, limit: int = 20) -> list[dict[str, Any]]
 def schedule_offers_sync(schedule: str) -> None:
     """SYNC_SCHEDULE as a periodic task of the queue (deferred by the worker)."""
     queue.periodic(cron=seconds_last(schedule), periodic_id="sync_schedule")(sync_offers_task)
+
+
+def schedule_feed_polling(schedule: str) -> None:
+    """PARTNER_FEEDS_POLL_SCHEDULE as a periodic task of the queue (deferred by the worker)."""
+    queue.periodic(cron=seconds_last(schedule), periodic_id="partner_feeds_poll")(
+        poll_partner_feeds_task
+    )

@@ -28,6 +28,9 @@ async def run() -> None:
     if settings.sync_schedule:
         jobs.schedule_offers_sync(settings.sync_schedule)
         log.info("offers sync scheduled %s", kv(schedule=settings.sync_schedule))
+    if settings.partner_feeds_poll_schedule:
+        jobs.schedule_feed_polling(settings.partner_feeds_poll_schedule)
+        log.info("partner feed folder polled %s", kv(schedule=settings.partner_feeds_poll_schedule))
     try:
         async with jobs.queue.open_async(pool):
             stalled_after = settings.worker_stalled_after_s

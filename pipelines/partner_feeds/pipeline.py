@@ -378,7 +378,6 @@ def run(
 
 def archive_feeds(outcomes: Iterable[FeedOutcome], archive_dir: Path) -> None:
     """Move settled feed files to <archive>/<status>/<partner>/; pending ones stay for a retry."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     for outcome in outcomes:
         if (
             outcome.path is None
@@ -386,12 +385,21 @@ def archive_feeds(outcomes: Iterable[FeedOutcome], archive_dir: Path) -> None:
             or not (outcome.path.exists() or outcome.path.is_symlink())
         ):
             continue
-        target_dir = archive_dir / str(outcome.status) / outcome.partner
-        target_dir.mkdir(parents=True, exist_ok=True)
-        target = target_dir / f"{stamp}_{outcome.checksum[:12]}_{outcome.feed_file}"
-        shutil.move(outcome.path, target)
-        if outcome.status == FeedStatus.FAILED:  # the reason beside it; looked at again if changed
-            files.write_reason(target, outcome.error or "failed", outcome.path)
-        log.info(
-            "feed archived %s", logs.kv(partner=outcome.partner, file=outcome.feed_file, to=target)
-        )
+        reason = (outcome.error or "failed") if outcome.status == FeedStatus.FAILED else None
+        archive_feed(outcome.path, archive_dir, str(outcome.status), outcome, reason)
+
+
+def archive_feed(
+    path: Path, archive_dir: Path, status: str, feed: FeedOutcome | Feed, reason: str | None = None
+) -> Path:
+    """Move one landing file to <archive>/<status>/<partner>/<time>_<sha256[:12]>_<name>; a
+    refusal `reason` is written beside it (looked at again if the file changes there)."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    target_dir = archive_dir / status / feed.partner
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / f"{stamp}_{feed.checksum[:12]}_{path.name}"
+    shutil.move(path, target)
+    if reason is not None:
+        files.write_reason(target, reason, path)
+    log.info("feed archived %s", logs.kv(partner=feed.partner, file=path.name, to=target))
+    return target

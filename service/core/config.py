@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     sync_schedule: str = Field(
         "", description="Offers sync as a periodic job: 6-field cron, seconds first; empty: off"
     )
+    partner_feeds_poll_schedule: str = Field(
+        "",
+        description="Polling of the partner feed folder (PARTNER_FEEDS_DIR) as a periodic job: "
+        "6-field cron, seconds first; empty: off",
+    )
     worker_stalled_after_s: float = Field(
         30.0,
         ge=1,
@@ -97,7 +102,7 @@ class Settings(BaseSettings):
         database_url(value)  # raises ValueError naming the accepted schemes
         return value
 
-    @field_validator("sync_schedule")
+    @field_validator("sync_schedule", "partner_feeds_poll_schedule")
     @classmethod
     def _six_fields(cls, value: str) -> str:
         if value.strip():

@@ -19,10 +19,10 @@ FORMATS = {"text/csv": "csv", "application/json": "json"}
 
 
 def feeds_settings() -> PartnerFeedsSettings:
-    """The partner_feeds pipeline's settings for uploads (its registry, the service's folder)."""
+    """The partner_feeds pipeline's settings for the service (its registry, landing folder and
+    rules; the service's Postgres and pipelines folder)."""
     return PartnerFeedsSettings.resolve(
         destination="postgres",
-        archive_dir="",
         pipelines_dir=str(data_dir() / "service" / "pipelines"),
         fail_on_rejects=False,
     )
@@ -33,10 +33,9 @@ def adapter(partner: str) -> PartnerAdapter:
     return PartnerRegistry.load(feeds_settings().registry_path).adapter(partner)
 
 
-def process_feed(
-    settings: Settings, partner: str, job_id: int, fmt: str, content: bytes
-) -> FeedOutcome:
-    """Run the pipeline on one feed (blocking: called in a worker thread)."""
+def process_feed(settings: Settings, partner: str, name: str, content: bytes) -> FeedOutcome:
+    """Run the pipeline on one feed named `name` (its suffix gives the format; blocking: called
+    in a worker thread)."""
     # the pipeline's Postgres destination reads DATABASE_URL from the environment
     os.environ.setdefault("DATABASE_URL", settings.database_url)
-    return ingest_feed(partner, f"upload-{job_id}.{fmt}", content, feeds_settings())
+    return ingest_feed(partner, name, content, feeds_settings())

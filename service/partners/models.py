@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -68,9 +69,21 @@ class Upload(BaseModel):
     checksum: str
     content_type: str
     size_bytes: int
+    source_file: str | None = Field(
+        None, description="the landing file of a feed polled from the folder; none: an HTTP upload"
+    )
     status: str
     rows_loaded: int | None
     rows_rejected: int | None
     error: str | None
     received_at: dt.datetime
     finished_at: dt.datetime | None
+
+
+class StoredFeed(NamedTuple):
+    """What the worker needs of a stored upload to run it."""
+
+    partner: str
+    content_type: str
+    content: bytes
+    source_file: str | None

@@ -23,9 +23,9 @@ async def process_upload(pool: Pool, settings: Settings, job_id: int) -> UploadR
         stored = await queries.stored_feed(conn, job_id)
     if stored is None:
         raise NotFound(f"job {job_id} not found")
-    partner, media_type, content = stored
+    name = stored.source_file or f"upload-{job_id}.{FORMATS[stored.content_type]}"
     outcome = await anyio.to_thread.run_sync(
-        process_feed, settings, partner, job_id, FORMATS[media_type], content
+        process_feed, settings, stored.partner, name, stored.content
     )
     status = str(outcome.status)
     async with pool.connection() as conn:

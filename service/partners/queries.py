@@ -8,11 +8,11 @@ import psycopg.errors
 
 from service.core.db import Connection
 from service.core.errors import Conflict
-from service.partners.models import Upload
+from service.partners.models import StoredFeed, Upload
 
 UPLOAD = (
-    "id AS job_id, checksum, content_type, size_bytes, status, rows_loaded, rows_rejected,"
-    " error, received_at, finished_at"
+    "id AS job_id, checksum, content_type, size_bytes, source_file, status, rows_loaded,"
+    " rows_rejected, error, received_at, finished_at"
 )
 
 
@@ -47,14 +47,24 @@ async def partner_by_key(conn: Connection, key_hash: str) -> str | None:
 
 
 async def store_upload(
-    conn: Connection, partner_id: str, checksum: str, content_type: str, content: bytes
+    conn: Connection,
+    partner_id: str,
+    checksum: str,
+    content_type: str,
+    content: bytes,
+    *,
+    source_file: str | None = None,
 ) -> tuple[int, bool]:
     """Keep the raw feed (committed before anything else); (job id, True) if it is new,
-    (the first upload's job id, False) when the partner sent these bytes before."""
+    (the first upload's job id, False) when the partner sent these bytes before.
+
+    `source_file`: the landing file's name, for a feed polled from the folder."""
     cursor = await conn.execute(
-        "INSERT INTO partner_uploads (partner_id, checksum, content_type, size_bytes, content)"
-        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (partner_id, checksum) DO NOTHING RETURNING id",
-        (partner_id, checksum, content_type, len(content), content),
+        "INSERT INTO partner_uploads"
+        " (partner_id, checksum, content_type, size_bytes, content, source_file)"
+        " VALUES (%s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (partner_id, checksum) DO NOTHING RETURNING id",
+        (partner_id, checksum, content_type, len(content), content, source_file),
     )
     row = await cursor.fetchone()
     if row:
@@ -67,6 +77,24 @@ async def store_upload(
     ).fetchone()
     assert first is not None  # the conflicting row exists: uploads are never deleted
     return int(first["id"]), False
+
+
+async def partner_exists(conn: Connection, partner_id: str) -> bool:
+    cursor = await conn.execute("SELECT 1 FROM partners WHERE id = %s", (partner_id,))
+    return await cursor.fetchone() is not None
+
+
+async def never_queued(conn: Connection, job_id: int) -> bool:
+    """A polled feed stored but not queued (the poller stopped in between): it is queued now.
+
+    HTTP uploads are left out: an `async=0` upload runs in its request, without a queue job."""
+    cursor = await conn.execute(
+        "SELECT 1 FROM partner_uploads u WHERE u.id = %s AND u.status = 'received'"
+        " AND u.source_file IS NOT NULL AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j"
+        "   WHERE j.task_name = 'process_upload' AND (j.args->>'job_id')::bigint = u.id)",
+        (job_id,),
+    )
+    return await cursor.fetchone() is not None
 
 
 async def finish_upload(
@@ -100,15 +128,20 @@ async def uploads_of(conn: Connection, partner_id: str, limit: int) -> list[Uplo
     return [Upload.model_validate(row) for row in await cursor.fetchall()]
 
 
-async def stored_feed(conn: Connection, job_id: int) -> tuple[str, str, bytes] | None:
-    """(partner, content type, raw bytes) of an upload."""
+async def stored_feed(conn: Connection, job_id: int) -> StoredFeed | None:
+    """An upload's partner, content type, raw bytes and landing file name."""
     row = await (
         await conn.execute(
-            "SELECT partner_id, content_type, content FROM partner_uploads WHERE id = %s",
+            "SELECT partner_id, content_type, content, source_file FROM partner_uploads"
+            " WHERE id = %s",
             (job_id,),
         )
     ).fetchone()
-    return (row["partner_id"], row["content_type"], bytes(row["content"])) if row else None
+    if row is None:
+        return None
+    return StoredFeed(
+        row["partner_id"], row["content_type"], bytes(row["content"]), row["source_file"]
+    )
 
 
 async def mark_queued(conn: Connection, job_id: int) -> None:

@@ -20,7 +20,7 @@ from service.core.errors import (
     responses,
 )
 from service.core.security import new_partner_key, partner_key_hash
-from service.jobs import process_upload_task
+from service.jobs import process_upload_task, queue_upload
 from service.partners import queries
 from service.partners.feeds import FORMATS, adapter
 from service.partners.models import (
@@ -116,9 +116,7 @@ async def upload_feed(
     if not new:
         return UploadResult(status="duplicate", job_id=job_id, checksum=checksum)
     if async_:
-        await process_upload_task.defer_async(job_id=job_id, request_id=_request_id(request))
-        async with pool.connection() as conn:  # unless the worker has already finished it
-            await queries.mark_queued(conn, job_id)
+        await queue_upload(pool, job_id, _request_id(request))
         return JSONResponse(Queued(job_id=job_id).model_dump(), status_code=202)
     result = await attempt_upload(pool, settings, job_id)
     if result.status == "failed":
