@@ -129,7 +129,8 @@ async def sync_offers_task(timestamp: int | None = None) -> None:
 async def retry_stalled_jobs(stalled_after_s: float) -> int:
     """Queue again every job whose worker stopped sending heartbeats (killed, host lost).
 
-    The worker does it when it starts and then every minute (task `retry_stalled_jobs`);
+    The worker does it (and `queue_orphaned_uploads`) when it starts and then every minute
+    (task `retry_stalled_jobs`);
     a rerun loads nothing twice (the feed's checksum ledger).
     """
     manager = queue.job_manager
@@ -144,10 +145,23 @@ async def retry_stalled_jobs(stalled_after_s: float) -> int:
     return len(stalled)
 
 
+async def queue_orphaned_uploads(pool: Pool, older_than_s: float) -> int:
+    """Queue every upload that was stored but never queued or finished (its web process died
+    in between): an accepted feed is processed even if nobody sends it again."""
+    async with pool.connection() as conn:
+        orphans = await queries.orphaned_uploads(conn, older_than_s)
+    for job_id in orphans:
+        await queue_upload(pool, job_id, None)
+        log.warning("orphaned upload queued %s", kv(job_id=job_id))
+    return len(orphans)
+
+
 @queue.periodic(cron="* * * * *", periodic_id="retry_stalled_jobs")
 @queue.task(name="retry_stalled_jobs", queue=FEEDS_QUEUE, queueing_lock="retry_stalled_jobs")
 async def retry_stalled_jobs_task(timestamp: int) -> None:
-    await retry_stalled_jobs(_runtime().settings.worker_stalled_after_s)
+    rt = _runtime()
+    await retry_stalled_jobs(rt.settings.worker_stalled_after_s)
+    await queue_orphaned_uploads(rt.pool, rt.settings.upload_orphaned_after_s)
 
 
 @queue.task(name="replay_dead_letters", queue=OPS_QUEUE, retry=REPLAY_RETRY)

@@ -35,6 +35,7 @@ async def run() -> None:
         async with jobs.queue.open_async(pool):
             stalled_after = settings.worker_stalled_after_s
             await jobs.retry_stalled_jobs(stalled_after)  # what a killed worker left
+            await jobs.queue_orphaned_uploads(pool, settings.upload_orphaned_after_s)
             log.info("worker ready")
             await jobs.queue.run_worker_async(
                 queues=jobs.QUEUES,

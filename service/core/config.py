@@ -86,6 +86,12 @@ class Settings(BaseSettings):
         ge=1,
         description="A job whose worker has sent no heartbeat for this long is run again",
     )
+    upload_orphaned_after_s: float = Field(
+        900.0,
+        ge=1,
+        description="An upload stored but neither queued nor finished for this long (its web "
+        "process died) is queued by the worker",
+    )
     log_level: str = Field("INFO", description="DEBUG adds stack traces to error lines")
     service_host: str = Field("127.0.0.1", description="Interface to listen on")
     service_port: int = Field(8080, ge=1, le=65535, description="Port to listen on")

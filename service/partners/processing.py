@@ -6,18 +6,20 @@ from __future__ import annotations
 import anyio.to_thread
 from connector_kit.logs import error_line, mask
 
+from pipelines.partner_feeds.ledger import FeedStatus
 from service.core.config import Settings
 from service.core.db import Pool
 from service.core.errors import NotFound
 from service.partners import queries
-from service.partners.feeds import FORMATS, process_feed
+from service.partners.feeds import FORMATS, feeds_settings, process_feed
 from service.partners.models import UploadResult
 
 
 async def process_upload(pool: Pool, settings: Settings, job_id: int) -> UploadResult:
     """Run the stored feed through the partner_feeds pipeline and record its result.
 
-    Rerunning a job is safe: the pipeline's own ledger skips a feed it has loaded already.
+    Rerunning a job is safe: the pipeline's own ledger skips a feed it has loaded already, and
+    the job is recorded as loaded with that load's counts.
     """
     async with pool.connection() as conn:
         stored = await queries.stored_feed(conn, job_id)
@@ -27,22 +29,30 @@ async def process_upload(pool: Pool, settings: Settings, job_id: int) -> UploadR
     outcome = await anyio.to_thread.run_sync(
         process_feed, settings, stored.partner, name, stored.content
     )
-    status = str(outcome.status)
+    status, rows = str(outcome.status), (outcome.rows_loaded, outcome.rows_rejected)
     async with pool.connection() as conn:
+        if outcome.status == FeedStatus.DUPLICATE:
+            # the catalog's ledger has this feed: an earlier attempt loaded it and then lost
+            # its answer (its worker killed), so the job is loaded, with that load's counts
+            loaded = await queries.ledger_counts(
+                conn, feeds_settings().dataset_name, stored.partner, outcome.checksum
+            )
+            if loaded is not None:
+                status, rows = str(FeedStatus.LOADED), loaded
         await queries.finish_upload(
             conn,
             job_id,
             status=status,
-            rows_loaded=outcome.rows_loaded,
-            rows_rejected=outcome.rows_rejected,
+            rows_loaded=rows[0],
+            rows_rejected=rows[1],
             error=outcome.error,
         )
     return UploadResult(
         status=status,
         job_id=job_id,
         checksum=outcome.checksum,
-        rows_loaded=outcome.rows_loaded,
-        rows_rejected=outcome.rows_rejected,
+        rows_loaded=rows[0],
+        rows_rejected=rows[1],
         error=outcome.error,
     )
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg.errors
+from psycopg import sql
 
+from pipelines.partner_feeds.ledger import FeedStatus
+from pipelines.partner_feeds.settings import LEDGER_TABLE
 from service.core.db import Connection
 from service.core.errors import Conflict
 from service.partners.models import StoredFeed, Upload
@@ -84,6 +87,21 @@ async def partner_exists(conn: Connection, partner_id: str) -> bool:
     return await cursor.fetchone() is not None
 
 
+async def orphaned_uploads(conn: Connection, older_than_s: float) -> list[int]:
+    """Uploads stored but neither queued nor finished, and untouched for `older_than_s`: their
+    web process died between storing and queueing, or during an `async=0` run."""
+    cursor = await conn.execute(
+        "SELECT u.id FROM partner_uploads u WHERE u.status = 'received'"
+        " AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j"
+        "   WHERE j.task_name = 'process_upload' AND (j.args->>'job_id')::bigint = u.id)"
+        " AND greatest(u.received_at, (SELECT max(a.started_at) FROM partner_job_attempts a"
+        "   WHERE a.job_id = u.id)) < now() - make_interval(secs => %s)"
+        " ORDER BY u.id",
+        (older_than_s,),
+    )
+    return [int(row["id"]) for row in await cursor.fetchall()]
+
+
 async def never_queued(conn: Connection, job_id: int) -> bool:
     """A polled feed stored but not queued (the poller stopped in between): it is queued now.
 
@@ -111,6 +129,24 @@ async def finish_upload(
         " error = %s, finished_at = now() WHERE id = %s",
         (status, rows_loaded, rows_rejected, error, job_id),
     )
+
+
+async def ledger_counts(
+    conn: Connection, dataset: str, partner_id: str, checksum: str
+) -> tuple[int, int] | None:
+    """(rows loaded, rows rejected) of the load the catalog's ledger records for this feed."""
+    try:
+        cursor = await conn.execute(
+            sql.SQL(
+                "SELECT rows_loaded, rows_rejected FROM {} WHERE partner = %s AND checksum = %s"
+                " AND status = %s ORDER BY imported_at LIMIT 1"
+            ).format(sql.Identifier(dataset, LEDGER_TABLE)),
+            (partner_id, checksum, str(FeedStatus.LOADED)),
+        )
+    except psycopg.errors.UndefinedTable:
+        return None
+    row = await cursor.fetchone()
+    return (int(row["rows_loaded"]), int(row["rows_rejected"])) if row else None
 
 
 async def upload(conn: Connection, job_id: int) -> Upload | None:

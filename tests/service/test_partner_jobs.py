@@ -157,3 +157,56 @@ def test_contract_example_and_help(service: RunningService) -> None:
     help_ = service.call("GET", "/partner/help", key=None).json()
     assert help_["limits"]["max_bytes"] == contract["max_bytes"]
     assert any("/partner/contract/example" in step for step in help_["steps"])
+
+
+def test_a_rerun_of_a_loaded_feed_records_that_load(
+    service: RunningService, start_worker: StartWorker
+) -> None:
+    """The worker that loaded a feed was killed before it recorded the result: the rerun finds
+    the feed in the catalog's ledger and records the job as loaded, with that load's counts."""
+    key = onboard(service, "answerlost")
+    loaded = upload(service, key, b"sku,name,price,stock\nL-1,One,1.00,1\nL-2,Two,x,2\n").json()
+    assert (loaded["status"], loaded["rows_loaded"], loaded["rows_rejected"]) == ("loaded", 1, 1)
+    job_id = loaded["job_id"]
+    with psycopg2.connect(service.database_url) as conn, conn.cursor() as cur:  # result lost
+        cur.execute(
+            "UPDATE partner_uploads SET status = 'queued', rows_loaded = NULL,"
+            " rows_rejected = NULL WHERE id = %s",
+            (job_id,),
+        )
+    conn.close()
+    assert admin(service, "POST", f"/partner/jobs/{job_id}/requeue").status_code == 202
+    start_worker(service)
+    job = wait_for(service, job_id, lambda j: j["queue_status"] == "succeeded")
+    assert (job["status"], job["rows_loaded"], job["rows_rejected"]) == ("loaded", 1, 1)
+    assert [sku for sku, *_ in catalog(service, "answerlost")] == ["L-1"]
+
+
+def test_an_upload_its_web_process_never_queued_is_queued_by_the_worker(
+    service: RunningService, start_worker: StartWorker
+) -> None:
+    """Stored, then the web process died before queueing it (or during an async=0 run): once it
+    is older than UPLOAD_ORPHANED_AFTER_S the worker queues it; a younger one is left alone."""
+    key = onboard(service, "orphan")
+    old = queued(service, key, b"sku,name,price,stock\nO-1,Old,1.00,1\n", "req-orphan-old")
+    young = queued(service, key, b"sku,name,price,stock\nY-1,Young,1.00,1\n", "req-orphan-new")
+    with psycopg2.connect(service.database_url) as conn, conn.cursor() as cur:
+        # as if the process had died before deferring: no queue job, the upload 'received'
+        cur.execute(
+            "DELETE FROM procrastinate_jobs WHERE task_name = 'process_upload'"
+            " AND (args->>'job_id')::bigint IN (%s, %s)",
+            (old, young),
+        )
+        cur.execute(
+            "UPDATE partner_uploads SET status = 'received', received_at = CASE id"
+            " WHEN %s THEN now() - interval '1 hour' ELSE now() END WHERE id IN (%s, %s)",
+            (old, old, young),
+        )
+    conn.close()
+    start_worker(service, UPLOAD_ORPHANED_AFTER_S="600")
+    job = wait_for(service, old, lambda j: j["status"] == "loaded")
+    assert job["rows_loaded"] == 1
+    assert "orphaned upload queued" in worker_log(service)
+    # the recovery has run (it queued `old`); the young upload may still be in its request
+    assert admin(service, "GET", f"/partner/jobs/{young}").json()["status"] == "received"
+    assert [sku for sku, *_ in catalog(service, "orphan")] == ["O-1"]
