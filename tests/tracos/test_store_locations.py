@@ -4,21 +4,25 @@ local SFTP server (asyncssh).
 The round trip runs the real meltano CLI with DATA_INBOUND_DIR / DATA_OUTBOUND_DIR set to
 s3:// URLs and AWS_ENDPOINT_URL pointing at the server; the unit tests drive
 connector_kit.remote against the same server (and fsspec's memory store for the
-temp-name-and-rename path that sftp takes).
+temp-name-and-rename path that sftp takes). The sftp server's host key is verified
+(connector_kit.hostkeys): the tests list it in a known_hosts file, SFTP_KNOWN_HOSTS.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import fsspec
+import paramiko
 import pytest
 from connector_kit import files
 from connector_kit.remote import RemoteFolder, local_path
@@ -238,19 +242,33 @@ def test_mark_synced_reads_the_journal_at_the_same_url(
 SFTP_USER, SFTP_PASSWORD = "erp", "sftp-test-secret"
 
 
+@dataclass
+class SftpServer:
+    port: int
+    host_key: str  # its public key, OpenSSH format
+    logins: list[str]  # the users that tried a password, in order
+
+    @property
+    def known_hosts_line(self) -> str:
+        return f"[127.0.0.1]:{self.port} {self.host_key}"
+
+
 @pytest.fixture(scope="module")
-def sftp_port() -> Iterator[int]:
+def sftp_server() -> Iterator[SftpServer]:
     """An SFTP server on a free loopback port, password login, in a thread of its own."""
     import asyncio
     import threading
 
     import asyncssh
 
+    logins: list[str] = []
+
     class Server(asyncssh.SSHServer):
         def password_auth_supported(self) -> bool:
             return True
 
         def validate_password(self, username: str, password: str) -> bool:
+            logins.append(username)
             return (username, password) == (SFTP_USER, SFTP_PASSWORD)
 
     loop = asyncio.new_event_loop()
@@ -262,7 +280,8 @@ def sftp_port() -> Iterator[int]:
     )
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    yield listener.get_port()
+    public = key.export_public_key("openssh").decode().strip()
+    yield SftpServer(listener.get_port(), public, logins)
 
     async def close() -> None:
         listener.close()
@@ -277,14 +296,40 @@ def sftp_port() -> Iterator[int]:
     thread.join(timeout=10)
 
 
+def _other_key() -> str:
+    import asyncssh
+
+    return asyncssh.generate_private_key("ssh-ed25519").export_public_key("openssh").decode()
+
+
+@pytest.fixture
+def known_hosts(sftp_server: SftpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A known_hosts file listing the server's key, in SFTP_KNOWN_HOSTS (the plugins inherit it)."""
+    path = tmp_path / "known_hosts"
+    path.write_text(f"127.0.0.1 {_other_key()}{sftp_server.known_hosts_line}\n")  # port 22: not it
+    monkeypatch.setenv("SFTP_KNOWN_HOSTS", str(path))
+    monkeypatch.delenv("SFTP_HOST_KEY_POLICY", raising=False)
+    return path
+
+
 def _sftp(port: int, path: Path) -> str:
     return f"sftp://{SFTP_USER}:{SFTP_PASSWORD}@127.0.0.1:{port}{path}"
 
 
+def _run_tap(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(VENV_BIN / "tap-client-json"), "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_sftp_folder_writes_by_rename_and_reads_settled_files(
-    sftp_port: int, tmp_path: Path
+    sftp_server: SftpServer, known_hosts: Path, tmp_path: Path
 ) -> None:
-    out = RemoteFolder(_sftp(sftp_port, tmp_path / "out"))
+    out = RemoteFolder(_sftp(sftp_server.port, tmp_path / "out"))
     assert not out.object_store
     assert SFTP_PASSWORD not in str(out)
     out.ensure()
@@ -306,6 +351,7 @@ def test_sftp_folder_writes_by_rename_and_reads_settled_files(
     stream.close()
 
     quarantine = out.parent().child("quarantine")
+    assert quarantine.fs is out.fs  # one connection for the folders of one server
     moved = quarantine.set_aside(listed.path, "corrupt JSON: x")
     assert Path(moved).read_bytes() == b"newer"
     reason = (tmp_path / "quarantine" / "7.json.reason").read_text()
@@ -313,21 +359,18 @@ def test_sftp_folder_writes_by_rename_and_reads_settled_files(
     assert SFTP_PASSWORD not in reason
 
 
-def test_tap_reads_an_sftp_inbound_folder(sftp_port: int, tmp_path: Path) -> None:
+def test_tap_reads_an_sftp_inbound_folder(
+    sftp_server: SftpServer, known_hosts: Path, tmp_path: Path
+) -> None:
     """The real tap-client-json CLI over sftp://: good files out, a corrupt one quarantined."""
     inbound = tmp_path / "inbound"
     inbound.mkdir()
     (inbound / "1.json").write_text(json.dumps(erp_order(1)))
     (inbound / "bad.json").write_text("{oops")
     config = tmp_path / "tap.json"
-    config.write_text(json.dumps({"inbound_dir": _sftp(sftp_port, inbound), "settle_seconds": 0}))
-    result = subprocess.run(
-        [str(VENV_BIN / "tap-client-json"), "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    inbound_url = _sftp(sftp_server.port, inbound)
+    config.write_text(json.dumps({"inbound_dir": inbound_url, "settle_seconds": 0}))
+    result = _run_tap(config)
     assert result.returncode == 0, result.stderr[-3000:]
     records = [
         json.loads(line)["record"]
@@ -340,11 +383,110 @@ def test_tap_reads_an_sftp_inbound_folder(sftp_port: int, tmp_path: Path) -> Non
     assert SFTP_PASSWORD not in result.stderr
 
 
-def test_outbound_and_acknowledgement_through_sftp(flow: Flow, sftp_port: int) -> None:
+def test_an_unknown_host_key_stops_the_tap_before_login(
+    sftp_server: SftpServer, known_hosts: Path, tmp_path: Path
+) -> None:
+    """Not in known_hosts: one line naming host, key and file, exit 1; the password is not sent."""
+    known_hosts.write_text(f"127.0.0.1 {_other_key()}")  # the host on port 22 only
+    inbound = tmp_path / "inbound"
+    inbound.mkdir()
+    (inbound / "1.json").write_text(json.dumps(erp_order(1)))
+    (inbound / "bad.json").write_text("{oops")
+    config = tmp_path / "tap.json"
+    inbound_url = _sftp(sftp_server.port, inbound)
+    config.write_text(json.dumps({"inbound_dir": inbound_url, "settle_seconds": 0}))
+    logins = len(sftp_server.logins)
+
+    result = _run_tap(config)
+
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if "host key" in line]
+    host = f"[127.0.0.1]:{sftp_server.port}"
+    fingerprint = paramiko.PKey.from_type_string(
+        "ssh-ed25519", base64.b64decode(sftp_server.host_key.split()[1])
+    ).fingerprint
+    assert (
+        f'tap-client-json failed plugin=tap-client-json error="host key of {host} unknown: ssh-ed25519 {fingerprint} is not in {known_hosts}'
+        in line
+    )
+    assert f"ssh-keyscan -p {sftp_server.port} 127.0.0.1 >> {known_hosts}" in line
+    assert len(sftp_server.logins) == logins  # refused before the password left
+    assert not any(json.loads(out)["type"] == "RECORD" for out in result.stdout.splitlines())
+    assert sorted(p.name for p in inbound.iterdir()) == ["1.json", "bad.json"]
+    assert not (tmp_path / "quarantine").exists()
+    assert SFTP_PASSWORD not in result.stderr
+
+
+def test_a_changed_host_key_stops_the_acknowledgement(
+    sftp_server: SftpServer, known_hosts: Path, tmp_path: Path
+) -> None:
+    """The host listed with another key: refused as changed, the journal kept, exit 1."""
+    known_hosts.write_text(f"[127.0.0.1]:{sftp_server.port} {_other_key()}")
+    outbound = tmp_path / "out"
+    outbound.mkdir()
+    segment = outbound / ".written.jsonl.seg-00000000000000000001-abcd1234"
+    segment.write_text('{"key": 1, "version": "2024-01-01T00:00:00+00:00"}\n')
+    journal = f"{_sftp(sftp_server.port, outbound)}/.written.jsonl"
+    logins = len(sftp_server.logins)
+
+    result = subprocess.run(
+        [str(VENV_BIN / "tracos-mark-synced"), "ack"],
+        env={
+            **os.environ,
+            "TRACOS_MARK_SYNCED_JOURNAL_PATH": journal,
+            "TRACOS_MARK_SYNCED_MONGO_URI": "mongodb://127.0.0.1:9/x",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if "host key" in line]
+    assert "journal unreachable, kept for the next run" in line
+    assert f"host key of [127.0.0.1]:{sftp_server.port} CHANGED: it presented ssh-ed25519" in line
+    assert "someone may be intercepting the connection" in line
+    assert len(sftp_server.logins) == logins
+    assert segment.exists()
+    assert SFTP_PASSWORD not in result.stderr
+
+
+def test_accept_any_connects_to_an_unknown_host(
+    sftp_server: SftpServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """SFTP_HOST_KEY_POLICY=accept-any (trusted test networks): no known_hosts, a warning."""
+    monkeypatch.setenv("SFTP_KNOWN_HOSTS", str(tmp_path / "absent"))
+    monkeypatch.setenv("SFTP_HOST_KEY_POLICY", "accept-any")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "1.json").write_text("{}")
+
+    with caplog.at_level("WARNING", logger="connector_kit.hostkeys"):
+        folder = RemoteFolder(_sftp(sftp_server.port, tmp_path / "in"))
+        assert [st.name for st in folder.objects("*.json")] == ["1.json"]
+
+    (warning,) = caplog.messages
+    assert warning.startswith(f"sftp host key not verified host=[127.0.0.1]:{sftp_server.port}")
+    assert "because=SFTP_HOST_KEY_POLICY=accept-any" in warning
+
+
+def test_outbound_and_acknowledgement_through_sftp(
+    flow: Flow, sftp_server: SftpServer, known_hosts: Path
+) -> None:
     """`meltano run tracos-outbound` with DATA_OUTBOUND_DIR an sftp:// URL."""
     flow.seed_tracos()
     outbound = flow.root / "sftp-out"
-    result = flow.meltano("run", "tracos-outbound", DATA_OUTBOUND_DIR=_sftp(sftp_port, outbound))
+    result = flow.meltano(
+        "run",
+        "tracos-outbound",
+        DATA_OUTBOUND_DIR=_sftp(sftp_server.port, outbound),
+        SFTP_KNOWN_HOSTS=str(known_hosts),
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     names = sorted(p.name for p in outbound.iterdir())
     assert names == sorted(f"{n}.json" for n in range(1, 11))  # journal segments consumed

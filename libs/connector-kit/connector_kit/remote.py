@@ -18,6 +18,8 @@ Any other URL is a `RemoteFolder` over fsspec, with the same guarantees in that 
 
 Credentials and endpoints come from the store's own configuration (for S3: `AWS_*` variables,
 `AWS_ENDPOINT_URL` for an S3-compatible server, or `FSSPEC_S3_*`), never from the URL we log.
+An sftp server's host key must be in a known_hosts file (connector_kit.hostkeys:
+`SFTP_KNOWN_HOSTS`, `SFTP_HOST_KEY_POLICY`) before the URL's password is sent.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from connector_kit import files
 from connector_kit.logs import endpoint
 
 OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
+SSH_PROTOCOLS = frozenset({"sftp", "ssh"})
 SEGMENT = ".seg-"
 READ_BLOCK = 4 << 20  # 4 MiB per range request
 
@@ -55,6 +58,15 @@ def local_path(location: str | os.PathLike[str]) -> Path | None:
     if text.split("://", 1)[0] == "file":
         return Path(LocalFileSystem._strip_protocol(text))
     return None
+
+
+def store_options(url: str) -> dict[str, Any]:
+    """What fsspec is given besides the URL: for sftp, the host-key policy of the environment."""
+    if url.partition("://")[0] not in SSH_PROTOCOLS:
+        return {}
+    from connector_kit import hostkeys  # paramiko is imported for sftp only
+
+    return {"host_key_policy": hostkeys.policy_from_env()}
 
 
 @dataclass(frozen=True)
@@ -142,7 +154,7 @@ class RemoteFolder:
 
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
-        self.fs, root = fsspec.core.url_to_fs(self.url)
+        self.fs, root = fsspec.core.url_to_fs(self.url, **store_options(self.url))
         self.root = root.rstrip("/")
         protocol = self.fs.protocol
         self.protocol = protocol if isinstance(protocol, str) else protocol[0]

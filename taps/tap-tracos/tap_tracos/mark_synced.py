@@ -181,8 +181,13 @@ def main(argv: list[str] | None = None) -> int:
             kv(need="MONGO_URI and DATA_OUTBOUND_DIR (or --mongo-uri, --journal)"),
         )
         return 2
-    journal = open_journal(args.journal)
-    if not journal.folder_exists():  # a path that disagrees with the target's
+    try:
+        journal = open_journal(args.journal)
+        found = journal.folder_exists()
+    except OSError as error:  # a store out of reach or refusing us (an sftp host key unknown)
+        logs.failure(log, "journal unreachable, kept for the next run", error)
+        return 1
+    if not found:  # a path that disagrees with the target's
         log.error(
             "journal folder missing, nothing can be acknowledged %s",
             kv(
