@@ -21,6 +21,7 @@ from pipelines.offers.pipeline import token_cache_file
 from pipelines.offers.sync import ProductOutcome, SyncSettings
 from service.core.config import Settings, seconds_last
 from service.core.db import Connection, Pool
+from service.metrics import record_run
 from service.partners import queries
 from service.partners.polling import poll_feed_folder
 from service.partners.processing import TransientFailure, attempt_upload
@@ -121,7 +122,10 @@ def run_offers_sync(settings: Settings) -> list[ProductOutcome]:
 # One sync at a time: a schedule firing while one is still queued does not pile up another.
 @queue.task(name="sync_offers", queue=OFFERS_QUEUE, retry=SYNC_RETRY, queueing_lock="sync_offers")
 async def sync_offers_task(timestamp: int | None = None) -> None:
-    outcomes = await anyio.to_thread.run_sync(run_offers_sync, _runtime().settings)
+    rt = _runtime()
+    outcomes = await anyio.to_thread.run_sync(run_offers_sync, rt.settings)
+    async with rt.pool.connection() as conn:
+        await record_run(conn, "offers", sum(o.inserted + o.updated for o in outcomes))
     failed = [o.product_id for o in outcomes if o.status == "failed"]
     log.info("offers synced %s", kv(products=len(outcomes), failed=len(failed)))
 

@@ -1,9 +1,9 @@
 """Prometheus metrics (/metrics, behind the admin key), right with any number of processes.
 
-What the queue and the uploads did is read from Postgres at scrape time, so every web and
-worker process is counted once. Per-process metrics (HTTP latency per route, records each
-ingest loaded) are prometheus-client metrics; with more than one web worker, set
-PROMETHEUS_MULTIPROC_DIR (an empty folder) and they are summed across the processes.
+What the queue, the uploads and the pipeline runs did is read from Postgres at scrape time, so
+every web and worker process is counted once. HTTP latency per route is a prometheus-client
+metric of each web process; with more than one web worker, set PROMETHEUS_MULTIPROC_DIR (an
+empty folder) and it is summed across the processes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator
 from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
-    Counter,
     Histogram,
     generate_latest,
     multiprocess,
@@ -34,11 +33,13 @@ HTTP_LATENCY = Histogram(
     "HTTP request latency per route",
     ["method", "route", "status"],
 )
-PIPELINE_RECORDS = Counter(
-    "service_pipeline_records",
-    "Records each pipeline run started by the service loaded",
-    ["pipeline"],
-)
+
+
+async def record_run(conn: Connection, pipeline: str, records: int) -> None:
+    """A pipeline run the service started (in a request or a job), for /metrics."""
+    await conn.execute(
+        "INSERT INTO pipeline_runs (pipeline, records) VALUES (%s, %s)", (pipeline, records)
+    )
 
 
 async def database_metrics(conn: Connection) -> list[Metric]:
@@ -88,7 +89,22 @@ async def database_metrics(conn: Connection) -> list[Metric]:
             totals[key] = totals.get(key, 0) + int(row[outcome])
     for (partner, outcome), value in sorted(totals.items()):
         rows.add_metric([partner, outcome], value)
-    return [jobs, duration, feeds, rows]
+    records = CounterMetricFamily(
+        "service_pipeline_records",
+        "Records each pipeline run started by the service loaded",
+        labels=["pipeline"],
+    )
+    runs = CounterMetricFamily(
+        "service_pipeline_runs", "Pipeline runs started by the service", labels=["pipeline"]
+    )
+    cursor = await conn.execute(
+        "SELECT pipeline, count(*) AS n, sum(records) AS records FROM pipeline_runs"
+        " GROUP BY 1 ORDER BY 1"
+    )
+    for row in await cursor.fetchall():
+        records.add_metric([row["pipeline"]], int(row["records"]))
+        runs.add_metric([row["pipeline"]], row["n"])
+    return [jobs, duration, feeds, rows, records, runs]
 
 
 class _Families(Collector):

@@ -24,7 +24,7 @@ from pipelines.dlt_project import data_dir
 from service.core.config import Settings
 from service.core.db import Pool
 from service.core.errors import Conflict, DatabaseUnavailable, UpstreamFailed, first_line
-from service.metrics import PIPELINE_RECORDS
+from service.metrics import record_run
 
 log = logging.getLogger("service.customers")
 INGEST_LOCK = 7_460_302  # pg advisory lock key of the customers ingest
@@ -71,7 +71,7 @@ async def ingest(pool: Pool, settings: Settings) -> int:
             rows = await anyio.to_thread.run_sync(load_customers, settings)
         finally:
             await conn.execute("SELECT pg_advisory_unlock(%s)", (INGEST_LOCK,))
-    PIPELINE_RECORDS.labels("customers").inc(rows)
+        await record_run(conn, "customers", rows)
     log.info("ingest end %s", kv(records_processed=rows))
     return rows
 

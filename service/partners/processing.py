@@ -10,6 +10,7 @@ from pipelines.partner_feeds.ledger import FeedStatus
 from service.core.config import Settings
 from service.core.db import Pool
 from service.core.errors import NotFound
+from service.metrics import record_run
 from service.partners import queries
 from service.partners.feeds import FORMATS, feeds_settings, process_feed
 from service.partners.models import UploadResult
@@ -39,6 +40,8 @@ async def process_upload(pool: Pool, settings: Settings, job_id: int) -> UploadR
             )
             if loaded is not None:
                 status, rows = str(FeedStatus.LOADED), loaded
+        elif outcome.status == FeedStatus.LOADED:
+            await record_run(conn, "partner_feeds", outcome.rows_loaded)
         await queries.finish_upload(
             conn,
             job_id,

@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from sandbox.settings import OFFERS_REFRESH_TOKEN, SandboxConfig, free_port
 from tests.offers.conftest import OffersAdmin
@@ -186,3 +187,15 @@ def start_worker() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
         if process.poll() is None:
             process.terminate()
             process.wait(timeout=30)
+
+
+def metric_values(service: RunningService) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """/metrics (admin key) parsed with prometheus-client: (name, sorted labels) -> value."""
+    response = service.call("GET", "/metrics", key=None, headers={"X-Admin-Key": service.admin_key})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from service.customers.ingest import INGEST_LOCK
-from tests.service.conftest import RunningService
+from tests.service.conftest import RunningService, metric_values
 
 pytestmark = pytest.mark.e2e
 
@@ -53,6 +53,9 @@ def test_ingest_needs_the_service_key(service: RunningService, key: str | None) 
 
 
 def test_ingest_twice_then_a_changed_customer(service: RunningService, customers_api: str) -> None:
+    runs = ("service_pipeline_runs_total", (("pipeline", "customers"),))
+    records = ("service_pipeline_records_total", (("pipeline", "customers"),))
+    before = metric_values(service)
     for _ in range(2):
         response = service.call("POST", "/api/ingest")
         assert response.status_code == 200, response.text
@@ -71,6 +74,9 @@ def test_ingest_twice_then_a_changed_customer(service: RunningService, customers
     assert customer["email"] == "moved@example.org"
     assert customer["account_balance"] == 12.5
     assert len(table(service)) == 25
+    after = metric_values(service)  # each run and the records it loaded, in /metrics
+    assert after[runs] - before.get(runs, 0) == 3
+    assert after[records] - before.get(records, 0) == 75
 
 
 def test_read_api_serves_what_the_mock_serves(service: RunningService, customers_api: str) -> None:

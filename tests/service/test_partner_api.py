@@ -10,9 +10,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.service.conftest import RunningService
+from tests.service.conftest import RunningService, metric_values
 from tests.service.test_customers_api import assert_error
 
 pytestmark = pytest.mark.e2e
@@ -191,6 +190,9 @@ def test_metrics_count_what_was_done(
     service: RunningService, start_worker: Callable[[RunningService], subprocess.Popen[bytes]]
 ) -> None:
     assert_error(service.call("GET", "/metrics", key=None), 401, "Unauthorized")
+    records_before = metric_values(service).get(
+        ("service_pipeline_records_total", (("pipeline", "partner_feeds"),)), 0.0
+    )
     key = onboard(service, "metrix")
     good = b"sku,name,price,stock\nA-1,Apple,1.00,3\nB-2,Banana,2.50,0\n"
     mixed = b"sku,name,price,stock\nC-3,Cherry,0.99,7\nD-4,Date,-1,2\n"
@@ -215,14 +217,7 @@ def test_metrics_count_what_was_done(
         assert time.monotonic() < deadline
         time.sleep(0.3)
 
-    response = admin(service, "GET", "/metrics")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain")
-    samples = {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
+    samples = metric_values(service)
 
     def value(name: str, **labels: str) -> float:
         return samples.get((name, tuple(sorted(labels.items()))), 0.0)
@@ -240,6 +235,8 @@ def test_metrics_count_what_was_done(
         status="200",
     )
     assert ingests >= 2
+    # 2 + 1 rows in requests, 1 in the worker process: each process's runs counted once
+    assert value("service_pipeline_records_total", pipeline="partner_feeds") == records_before + 4
 
 
 def test_admin_lists_inspects_and_requeues_jobs(

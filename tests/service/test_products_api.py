@@ -19,7 +19,7 @@ from pipelines.offers.pipeline import run as sync_offers
 from pipelines.offers.sync import SyncSettings
 from sandbox.settings import OFFERS_REFRESH_TOKEN
 from tests.offers.conftest import OffersAdmin
-from tests.service.conftest import RunningService
+from tests.service.conftest import RunningService, metric_values
 from tests.service.test_customers_api import assert_error
 
 pytestmark = pytest.mark.e2e
@@ -216,6 +216,11 @@ def test_sync_schedule_runs_the_offers_sync_on_the_queue(
         path = f"/products/{product['id']}/offers"
         while not (cached := scheduled.call("GET", path, key=None).json()):
             assert time.monotonic() < deadline, "the scheduled sync did not run"
+            time.sleep(0.5)
+        # /metrics counts the worker's runs and the offers they wrote
+        offers = ("service_pipeline_records_total", (("pipeline", "offers"),))
+        while metric_values(scheduled).get(offers, 0) < len(cached):
+            assert time.monotonic() < deadline, metric_values(scheduled)
             time.sleep(0.5)
     finally:
         worker.terminate()
