@@ -86,24 +86,29 @@ def summary(runs: list[dict[str, object]]) -> dict[str, float]:
     }
 
 
-def start_service(
-    cfg: SandboxConfig, work: Path, workers: int
-) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {
+def service_env(cfg: SandboxConfig, work: Path, workers: int, **extra: str) -> dict[str, str]:
+    """The service's environment (also its queue worker's): the sandbox's, the keys, `extra`."""
+    return {
         **os.environ,
         **cfg.env,
-        "DATABASE_URL": cfg.postgres_url("aggregator"),
+        **cfg.service_env,
         "SERVICE_API_KEY": SERVICE_KEY,
-        "SERVICE_PORT": str(port),
+        "SERVICE_PORT": str(free_port()),
         "SERVICE_WORKERS": str(workers),
         "DLT_DATA_DIR": str(work / "dlt"),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        **extra,
     }
+
+
+def start_service(
+    cfg: SandboxConfig, work: Path, workers: int, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    env = env or service_env(cfg, work, workers)
     work.mkdir(parents=True, exist_ok=True)
     log = (work / "service.log").open("wb")
     process = subprocess.Popen([sys.executable, "-m", "service"], env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{env['SERVICE_PORT']}"
     for _ in range(600):
         try:
             if requests.get(url + "/health", timeout=1).status_code == 200:

@@ -9,10 +9,12 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg2
 import pytest
+import requests
 
 from tests.service.conftest import RunningService
 from tests.service.test_partner_api import admin, catalog, onboard, upload
@@ -112,6 +114,24 @@ def test_a_worker_killed_mid_job_is_replaced(
     assert len(rows) == 51
     assert len({sku for sku, *_ in rows}) == 51  # each row once
     assert "stalled job queued again" in worker_log(service)
+
+
+def test_more_uploads_at_once_than_pooled_connections(
+    service_factory: Callable[..., RunningService],
+) -> None:
+    """An upload holds one pooled connection at a time (the key check's is given back before
+    the feed is stored and queued): 8 at once on a pool of 2 wait their turn, none gets 503."""
+    small = service_factory(DB_POOL_SIZE="2")
+    key = onboard(small, "crowd")
+    feeds = [f"sku,name,price,stock\nC-{n},Item {n},1.00,1\n".encode() for n in range(24)]
+
+    def send(feed: bytes) -> int:
+        headers = {"X-API-Key": key, "Content-Type": "text/csv"}
+        url = small.url + "/partner/ingest?async=1"
+        return requests.post(url, data=feed, headers=headers, timeout=60).status_code
+
+    with ThreadPoolExecutor(8) as clients:
+        assert list(clients.map(send, feeds)) == [202] * len(feeds)
 
 
 def test_contract_example_and_help(service: RunningService) -> None:
