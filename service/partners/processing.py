@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import anyio.to_thread
 from connector_kit.logs import error_line, mask
 
@@ -14,6 +18,21 @@ from service.metrics import record_run
 from service.partners import queries
 from service.partners.feeds import FORMATS, feeds_settings, process_feed
 from service.partners.models import UploadResult
+
+FEED_LOAD_LOCK = 7_460_303  # pg advisory lock key: one partner feed load at a time
+_feed_load = asyncio.Lock()  # in one process, one pooled connection waits for that lock
+
+
+@asynccontextmanager
+async def one_feed_load(pool: Pool) -> AsyncIterator[None]:
+    """Loads share the pipeline's dlt folder and staging dataset: one at a time, across every
+    web and worker process (a Postgres advisory lock, released if its holder dies)."""
+    async with _feed_load, pool.connection() as conn:
+        await conn.execute("SELECT pg_advisory_lock(%s)", (FEED_LOAD_LOCK,))
+        try:
+            yield
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (FEED_LOAD_LOCK,))
 
 
 async def process_upload(pool: Pool, settings: Settings, job_id: int) -> UploadResult:
@@ -27,9 +46,10 @@ async def process_upload(pool: Pool, settings: Settings, job_id: int) -> UploadR
     if stored is None:
         raise NotFound(f"job {job_id} not found")
     name = stored.source_file or f"upload-{job_id}.{FORMATS[stored.content_type]}"
-    outcome = await anyio.to_thread.run_sync(
-        process_feed, settings, stored.partner, name, stored.content
-    )
+    async with one_feed_load(pool):
+        outcome = await anyio.to_thread.run_sync(
+            process_feed, settings, stored.partner, name, stored.content
+        )
     status, rows = str(outcome.status), (outcome.rows_loaded, outcome.rows_rejected)
     async with pool.connection() as conn:
         if outcome.status == FeedStatus.DUPLICATE:

@@ -134,6 +134,28 @@ def test_more_uploads_at_once_than_pooled_connections(
         assert list(clients.map(send, feeds)) == [202] * len(feeds)
 
 
+def test_feed_loads_at_once_from_requests_and_two_workers(
+    service: RunningService, start_worker: StartWorker
+) -> None:
+    """Loads share one dlt folder and staging dataset: with 2 workers running queued feeds and
+    4 `async=0` uploads in flight at once, every feed loads (they take turns)."""
+    key = onboard(service, "together")
+
+    def feed(n: int) -> bytes:
+        return f"sku,name,price,stock\nT-{n}a,Item {n},1.00,1\nT-{n}b,Item {n},2.00,2\n".encode()
+
+    queued_jobs = [queued(service, key, feed(n), f"req-together-{n}") for n in range(6)]
+    start_worker(service)
+    start_worker(service)
+    with ThreadPoolExecutor(4) as clients:
+        answers = list(clients.map(lambda n: upload(service, key, feed(n)).json(), range(6, 10)))
+    assert [(a["status"], a["rows_loaded"]) for a in answers] == [("loaded", 2)] * 4
+    for job_id in queued_jobs:
+        job = wait_for(service, job_id, lambda j: j["status"] not in ("queued", "received"))
+        assert (job["status"], job["rows_loaded"]) == ("loaded", 2), job
+    assert len(catalog(service, "together")) == 20
+
+
 def test_contract_example_and_help(service: RunningService) -> None:
     key = onboard(service, "acme")  # a partner of the registry: ';', decimal comma
     assert service.call("GET", "/partner/contract", key=None).status_code == 401
