@@ -18,6 +18,7 @@ from pathlib import Path
 import anyio.to_thread
 from connector_kit import files
 from connector_kit.logs import kv
+from connector_kit.pgtext import storable
 
 from pipelines.partner_feeds.feeds import Feed
 from pipelines.partner_feeds.pipeline import archive_feed, landing_feeds
@@ -52,7 +53,7 @@ async def poll_feed_folder(
     for feed in feeds:
         if feed.partner not in known:
             async with pool.connection() as conn:
-                known[feed.partner] = await queries.partner_exists(conn, feed.partner)
+                known[feed.partner] = await queries.partner_exists(conn, storable(feed.partner))
         if not known[feed.partner]:
             report.unknown_partner += 1
             log.warning(
@@ -77,7 +78,7 @@ async def poll_feed_folder(
         async with pool.connection() as conn:  # committed before the file is moved
             media_type = MEDIA_TYPES[feed.format]
             job_id, new = await queries.store_upload(
-                conn, feed.partner, checksum, media_type, content, source_file=feed.name
+                conn, feed.partner, checksum, media_type, content, source_file=storable(feed.name)
             )
             resume = not new and await queries.never_queued(conn, job_id)
         if new or resume:

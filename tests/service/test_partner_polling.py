@@ -6,6 +6,7 @@ stored by a poller that stopped before queueing it is queued by the next poll.""
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import time
 from collections.abc import Callable
@@ -155,3 +156,19 @@ def test_a_feed_stored_but_never_queued_is_queued_by_the_next_poll(
     assert job["job_id"] == job_id
     assert job["rows_loaded"] == 2
     assert [row[0] for row in catalog(service, "stalled")] == ["ST-1", "ST-2"]
+
+
+def test_a_file_name_that_is_not_utf8_is_kept_readable(
+    service: RunningService, folders: tuple[Path, Path], start_worker: StartWorker
+) -> None:
+    landing, _ = folders
+    key = onboard(service, "latin")
+    folder = landing / "latin"
+    folder.mkdir(parents=True)
+    name = os.fsdecode(b"caf\xe9.csv")  # a Latin-1 name: a lone surrogate in Python
+    (folder / name).write_bytes(b"sku,name,price,stock\nLA-1,Caf\xc3\xa9,1.00,1\n")
+    start_worker(service)
+    wait_until(lambda: [j for j in jobs_of(service, "latin") if j["status"] == "loaded"], "loaded")
+    audit = service.call("GET", "/partner/audit", key=key).json()
+    assert [u["source_file"] for u in audit] == ["caf\ufffd.csv"]
+    assert [row[0] for row in catalog(service, "latin")] == ["LA-1"]
