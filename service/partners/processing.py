@@ -35,8 +35,11 @@ async def one_feed_load(pool: Pool) -> AsyncIterator[None]:
             await conn.execute("SELECT pg_advisory_unlock(%s)", (FEED_LOAD_LOCK,))
 
 
-async def process_upload(pool: Pool, settings: Settings, job_id: int) -> UploadResult:
-    """Run the stored feed through the partner_feeds pipeline and record its result.
+async def process_upload(
+    pool: Pool, settings: Settings, job_id: int, attempt_id: int
+) -> UploadResult:
+    """Run the stored feed through the partner_feeds pipeline and record its result, on the
+    upload and on its attempt together (a reader never sees one without the other).
 
     Rerunning a job is safe: the pipeline's own ledger skips a feed it has loaded already, and
     the job is recorded as loaded with that load's counts.
@@ -51,7 +54,7 @@ async def process_upload(pool: Pool, settings: Settings, job_id: int) -> UploadR
             process_feed, settings, stored.partner, name, stored.content
         )
     status, rows = str(outcome.status), (outcome.rows_loaded, outcome.rows_rejected)
-    async with pool.connection() as conn:
+    async with pool.connection() as conn, conn.transaction():
         if outcome.status == FeedStatus.DUPLICATE:
             # the catalog's ledger has this feed: an earlier attempt loaded it and then lost
             # its answer (its worker killed), so the job is loaded, with that load's counts
@@ -70,6 +73,7 @@ async def process_upload(pool: Pool, settings: Settings, job_id: int) -> UploadR
             rows_rejected=rows[1],
             error=outcome.error,
         )
+        await queries.finish_attempt(conn, attempt_id, status, outcome.error)
     return UploadResult(
         status=status,
         job_id=job_id,
@@ -93,11 +97,8 @@ async def attempt_upload(pool: Pool, settings: Settings, job_id: int) -> UploadR
         number = len(await queries.attempts(conn, job_id)) + 1
         attempt_id = await queries.start_attempt(conn, job_id, number)
     try:
-        result = await process_upload(pool, settings, job_id)
+        return await process_upload(pool, settings, job_id, attempt_id)
     except Exception as exc:
         async with pool.connection() as conn:
             await queries.finish_attempt(conn, attempt_id, "error", mask(error_line(exc)))
         raise
-    async with pool.connection() as conn:
-        await queries.finish_attempt(conn, attempt_id, result.status, result.error)
-    return result

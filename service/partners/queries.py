@@ -136,13 +136,14 @@ async def ledger_counts(
 ) -> tuple[int, int] | None:
     """(rows loaded, rows rejected) of the load the catalog's ledger records for this feed."""
     try:
-        cursor = await conn.execute(
-            sql.SQL(
-                "SELECT rows_loaded, rows_rejected FROM {} WHERE partner = %s AND checksum = %s"
-                " AND status = %s ORDER BY imported_at LIMIT 1"
-            ).format(sql.Identifier(dataset, LEDGER_TABLE)),
-            (partner_id, checksum, str(FeedStatus.LOADED)),
-        )
+        async with conn.transaction():  # a savepoint inside the caller's transaction
+            cursor = await conn.execute(
+                sql.SQL(
+                    "SELECT rows_loaded, rows_rejected FROM {} WHERE partner = %s AND checksum = %s"
+                    " AND status = %s ORDER BY imported_at LIMIT 1"
+                ).format(sql.Identifier(dataset, LEDGER_TABLE)),
+                (partner_id, checksum, str(FeedStatus.LOADED)),
+            )
     except psycopg.errors.UndefinedTable:
         return None
     row = await cursor.fetchone()
