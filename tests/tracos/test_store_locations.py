@@ -316,6 +316,43 @@ def _sftp(port: int, path: Path) -> str:
     return f"sftp://{SFTP_USER}:{SFTP_PASSWORD}@127.0.0.1:{port}{path}"
 
 
+def _sftp_inbound(sftp_server: SftpServer, tmp_path: Path) -> tuple[Path, Path]:
+    """An inbound folder served over sftp (a good file, a corrupt one) and a tap config for it."""
+    inbound = tmp_path / "inbound"
+    inbound.mkdir()
+    (inbound / "1.json").write_text(json.dumps(erp_order(1)))
+    (inbound / "bad.json").write_text("{oops")
+    config = tmp_path / "tap.json"
+    inbound_url = _sftp(sftp_server.port, inbound)
+    config.write_text(json.dumps({"inbound_dir": inbound_url, "settle_seconds": 0}))
+    return inbound, config
+
+
+def _pending_journal(tmp_path: Path) -> tuple[Path, Path]:
+    """An outbound folder whose journal holds one segment not yet acknowledged."""
+    outbound = tmp_path / "out"
+    outbound.mkdir()
+    segment = outbound / ".written.jsonl.seg-00000000000000000001-abcd1234"
+    segment.write_text('{"key": 1, "version": "2024-01-01T00:00:00+00:00"}\n')
+    return outbound, segment
+
+
+def _run_ack(journal: str) -> subprocess.CompletedProcess[str]:
+    """tracos-mark-synced with a TracOS that does not answer: it must stop before needing it."""
+    return subprocess.run(
+        [str(VENV_BIN / "tracos-mark-synced"), "ack"],
+        env={
+            **os.environ,
+            "TRACOS_MARK_SYNCED_JOURNAL_PATH": journal,
+            "TRACOS_MARK_SYNCED_MONGO_URI": "mongodb://127.0.0.1:9/x",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def _run_tap(config: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(VENV_BIN / "tap-client-json"), "--config", str(config)],
@@ -363,14 +400,9 @@ def test_tap_reads_an_sftp_inbound_folder(
     sftp_server: SftpServer, known_hosts: Path, tmp_path: Path
 ) -> None:
     """The real tap-client-json CLI over sftp://: good files out, a corrupt one quarantined."""
-    inbound = tmp_path / "inbound"
-    inbound.mkdir()
-    (inbound / "1.json").write_text(json.dumps(erp_order(1)))
-    (inbound / "bad.json").write_text("{oops")
-    config = tmp_path / "tap.json"
-    inbound_url = _sftp(sftp_server.port, inbound)
-    config.write_text(json.dumps({"inbound_dir": inbound_url, "settle_seconds": 0}))
+    inbound, config = _sftp_inbound(sftp_server, tmp_path)
     result = _run_tap(config)
+
     assert result.returncode == 0, result.stderr[-3000:]
     records = [
         json.loads(line)["record"]
@@ -388,13 +420,7 @@ def test_an_unknown_host_key_stops_the_tap_before_login(
 ) -> None:
     """Not in known_hosts: one line naming host, key and file, exit 1; the password is not sent."""
     known_hosts.write_text(f"127.0.0.1 {_other_key()}")  # the host on port 22 only
-    inbound = tmp_path / "inbound"
-    inbound.mkdir()
-    (inbound / "1.json").write_text(json.dumps(erp_order(1)))
-    (inbound / "bad.json").write_text("{oops")
-    config = tmp_path / "tap.json"
-    inbound_url = _sftp(sftp_server.port, inbound)
-    config.write_text(json.dumps({"inbound_dir": inbound_url, "settle_seconds": 0}))
+    inbound, config = _sftp_inbound(sftp_server, tmp_path)
     logins = len(sftp_server.logins)
 
     result = _run_tap(config)
@@ -423,25 +449,10 @@ def test_a_changed_host_key_stops_the_acknowledgement(
 ) -> None:
     """The host listed with another key: refused as changed, the journal kept, exit 1."""
     known_hosts.write_text(f"[127.0.0.1]:{sftp_server.port} {_other_key()}")
-    outbound = tmp_path / "out"
-    outbound.mkdir()
-    segment = outbound / ".written.jsonl.seg-00000000000000000001-abcd1234"
-    segment.write_text('{"key": 1, "version": "2024-01-01T00:00:00+00:00"}\n')
-    journal = f"{_sftp(sftp_server.port, outbound)}/.written.jsonl"
+    outbound, segment = _pending_journal(tmp_path)
     logins = len(sftp_server.logins)
 
-    result = subprocess.run(
-        [str(VENV_BIN / "tracos-mark-synced"), "ack"],
-        env={
-            **os.environ,
-            "TRACOS_MARK_SYNCED_JOURNAL_PATH": journal,
-            "TRACOS_MARK_SYNCED_MONGO_URI": "mongodb://127.0.0.1:9/x",
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _run_ack(f"{_sftp(sftp_server.port, outbound)}/.written.jsonl")
 
     assert result.returncode == 1, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
@@ -452,6 +463,26 @@ def test_a_changed_host_key_stops_the_acknowledgement(
     assert len(sftp_server.logins) == logins
     assert segment.exists()
     assert SFTP_PASSWORD not in result.stderr
+
+
+def test_a_refused_login_stops_the_acknowledgement(
+    sftp_server: SftpServer, known_hosts: Path, tmp_path: Path
+) -> None:
+    """A wrong sftp password: one line naming the store, no traceback, the journal kept, exit 1."""
+    outbound, segment = _pending_journal(tmp_path)
+    logins = len(sftp_server.logins)
+
+    refused = f"sftp://{SFTP_USER}:not-the-secret@127.0.0.1:{sftp_server.port}{outbound}"
+    result = _run_ack(f"{refused}/.written.jsonl")
+
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert "journal unreachable, kept for the next run" in line
+    assert f"sftp://127.0.0.1:{sftp_server.port}" in line
+    assert "not-the-secret" not in result.stderr
+    assert set(sftp_server.logins[logins:]) == {SFTP_USER}  # the server was asked, and said no
+    assert segment.exists()
 
 
 def test_accept_any_connects_to_an_unknown_host(

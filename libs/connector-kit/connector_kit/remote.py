@@ -149,12 +149,23 @@ class RemoteFile(io.RawIOBase):
         super().close()
 
 
+class StoreRefused(OSError):
+    """A store that answered but refused us (an sftp login it does not accept)."""
+
+
 class RemoteFolder:
     """One folder (prefix) of an fsspec store."""
 
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
-        self.fs, root = fsspec.core.url_to_fs(self.url, **store_options(self.url))
+        try:
+            self.fs, root = fsspec.core.url_to_fs(self.url, **store_options(self.url))
+        except OSError:
+            raise
+        except Exception as error:  # paramiko's refusals (a wrong password) are no OSError
+            if self.url.partition("://")[0] not in SSH_PROTOCOLS:
+                raise
+            raise StoreRefused(f"{self}: {error}") from error
         self.root = root.rstrip("/")
         protocol = self.fs.protocol
         self.protocol = protocol if isinstance(protocol, str) else protocol[0]
