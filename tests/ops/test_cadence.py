@@ -114,9 +114,11 @@ def test_due_runs_exactly_the_due_jobs(prod_env: dict[str, str]) -> None:
     assert run.stderr.count("job start job=") == 1
     with cadence.LastSuccess("prod") as last:
         started = last.get("partner-feeds")
-    assert started is not None and started >= now
+    assert started is not None
+    assert started >= now
     # its success is recorded in the state backend: nothing is due now, unless the hour
     # turned since that run started (the hourly schedule counts from the start)
+
     def turned() -> bool:
         return dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) > started
 

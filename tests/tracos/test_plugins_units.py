@@ -13,6 +13,7 @@ from target_client_json.files import (
     UnsafeKeyError,
     append_journal,
     file_name,
+    folder_name,
     to_json,
     write_atomic,
 )
@@ -99,6 +100,16 @@ def test_file_names_come_from_the_key(key: Any, name: str) -> None:
 def test_keys_that_could_escape_the_folder_are_refused(key: Any) -> None:
     with pytest.raises(UnsafeKeyError):
         file_name(key)
+
+
+def test_stream_folders_are_distinct_plain_names() -> None:
+    names = ["work_orders", "public.users", "a/b", "a%2Fb", "..", ".hidden", "test:x?y"]
+    folders = [folder_name(n) for n in names]
+    assert folders[:2] == ["work_orders", "public.users"]
+    assert len(set(folders)) == len(names)  # distinct streams never share a folder
+    assert not any("/" in f or f.startswith(".") for f in folders)
+    with pytest.raises(ValueError, match="cannot name a folder"):
+        folder_name("")
 
 
 def test_write_atomic_replaces_and_leaves_no_temp_file(tmp_path: Path) -> None:

@@ -63,6 +63,7 @@ TRACOS_CONFIG: dict[str, Any] = {
 }
 CLIENT_JSON_CONFIG: dict[str, Any] = {
     "outbound_dir": str(WORK / "outbound"),
+    "stream_folders": True,  # some samples send two streams
     "dead_letter_dir": str(WORK / "client-json-dead-letters"),
     **with_version("lastUpdateDate"),
 }
@@ -168,7 +169,18 @@ def test_target_client_json_loads_the_standard_streams(tmp_path: Path) -> None:
     ]
     users = {e["key"]: e["version"] for e in journal if e["stream"] == "test_users"}
     assert users == dict.fromkeys(expected, VERSION)  # every user written, with its version
-    # Files are named by key alone, so streams sharing a folder share names: the sample's
-    # last stream holds the files now.
-    assert {p.name for p in (tmp_path / "out").glob("*.json")} >= {f"{k}.json" for k in (1, 2)}
+    # each stream in its own folder: the two streams' files share key names, none is replaced
+    for entry in journal:
+        written = json.loads((tmp_path / "out" / entry["file"]).read_text())
+        assert entry["file"] == f"{entry['stream']}/{written['id']}.json"
+    assert {p.name for p in (tmp_path / "out" / "test_users").glob("*.json")} == {
+        f"{k}.json" for k in expected
+    }
     assert not (tmp_path / "dead").exists()
+
+
+def test_target_client_json_refuses_two_streams_in_one_folder(tmp_path: Path) -> None:
+    config = {**CLIENT_JSON_CONFIG, "outbound_dir": str(tmp_path / "out")}
+    config["stream_folders"] = False
+    with pytest.raises(ValueError, match="streams test_users and test_locations would write"):
+        load_sample(TargetClientJson, config)

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import tempfile
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,17 @@ _SAFE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 class UnsafeKeyError(ValueError):
     pass
+
+
+def folder_name(stream: str) -> str:
+    """A stream's own folder (stream_folders): its name percent-encoded, so distinct names stay
+    distinct and none holds a separator or starts with a dot (`test:a?b` -> `test%3Aa%3Fb`)."""
+    name = urllib.parse.quote(stream, safe="")
+    if name.startswith("."):
+        name = "%2E" + name[1:]
+    if not 0 < len(name.encode()) <= 255:
+        raise ValueError(f"stream name cannot name a folder: {stream!r}")
+    return name
 
 
 def file_name(key: Any) -> str:

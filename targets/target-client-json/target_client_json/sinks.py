@@ -21,6 +21,7 @@ from target_client_json.files import (
     UnsafeKeyError,
     append_journal,
     file_name,
+    folder_name,
     fsync_folder,
     journal_lines,
     parse_file_mode,
@@ -45,12 +46,16 @@ class JsonFileSink(BatchSink):
             raise ValueError(msg)
         self.key = key_properties[0]
         self.version = self.config.get("version_property", "lastUpdateDate")
-        outbound = self.config["outbound_dir"]
-        journal = self.config.get("journal_path") or f"{outbound.rstrip('/')}/.written.jsonl"
+        outbound = self.config["outbound_dir"].rstrip("/")
+        journal = self.config.get("journal_path") or f"{outbound}/.written.jsonl"
+        self.subfolder = ""  # of the outbound folder, where this stream's files go
+        if self.config.get("stream_folders"):
+            self.subfolder = folder_name(stream_name)
+        files_at = f"{outbound}/{self.subfolder}" if self.subfolder else outbound
         # a plain path or file:// is the local folder; a store's URL (s3://, sftp://) is
         # written through connector_kit.remote, with the same guarantees
-        self.local = local_path(outbound)
-        self.remote = None if self.local else RemoteFolder(outbound)
+        self.local = local_path(files_at)
+        self.remote = None if self.local else RemoteFolder(files_at)
         self._present: set[str] | None = None  # names in the store, listed once
         if self.remote:
             self.remote.ensure()
@@ -117,7 +122,7 @@ class JsonFileSink(BatchSink):
     def _entry(self, name: str, record: dict[str, Any]) -> dict[str, Any]:
         return {
             "stream": self.stream_name,
-            "file": name,
+            "file": f"{self.subfolder}/{name}" if self.subfolder else name,
             "key": record[self.key],
             "version": record.get(self.version),
             "written_at": dt.datetime.now(dt.UTC),

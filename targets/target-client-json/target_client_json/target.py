@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from connector_kit.config_files import run_cli
 from singer_sdk import Target
 from singer_sdk import typing as th
+from typing_extensions import override
 
 from target_client_json.sinks import JsonFileSink
+
+if TYPE_CHECKING:
+    from singer_sdk.sinks import Sink
 
 
 class TargetClientJson(Target):
@@ -45,6 +51,15 @@ class TargetClientJson(Target):
             description="Permissions of the written files, octal (e.g. `0640`). "
             "Default: what the process umask gives a new file (0644 under umask 022).",
         ),
+        th.Property(
+            "stream_folders",
+            th.BooleanType,
+            default=False,
+            title="A folder per stream",
+            description="Write each stream's files into `<outbound_dir>/<stream>/`. Needed when "
+            "more than one stream is sent: files are named by key alone, so two streams in one "
+            "folder would replace each other's files (the target refuses that).",
+        ),
         th.Property("batch_size", th.IntegerType, description="Deprecated: batch_size_rows."),
         th.Property(
             "dead_letter_dir",
@@ -53,6 +68,23 @@ class TargetClientJson(Target):
             description="Where records whose key cannot name a file go. Default: $DEAD_LETTER_DIR.",
         ),
     ).to_dict()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.streams_seen: list[str] = []
+
+    @override
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        if stream_name not in self.streams_seen:
+            self.streams_seen.append(stream_name)
+        if len(self.streams_seen) > 1 and not self.config.get("stream_folders"):
+            first, second = self.streams_seen[:2]
+            msg = (
+                f"streams {first} and {second} would write files of the same names into "
+                f"{self.config['outbound_dir']}: set stream_folders to give each its own folder"
+            )
+            raise ValueError(msg)
+        return super().get_sink_class(stream_name)
 
 
 def main() -> None:
