@@ -51,7 +51,7 @@ dagster: install ## Dagster webserver + daemon on 127.0.0.1:3000 (DAGSTER_PORT) 
 
 test: install ## run the whole test suite (starts its own servers)
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver)  # tests/admin's browser
-	$(PY) -m pytest
+	$(PY) -m pytest --numprocesses=auto --maxprocesses=4 --dist=loadfile  # a worker per core
 
 lint: install ## ruff + import-linter (architecture rules in .importlinter) + mypy
 	$(VENV)/bin/ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -121,7 +122,28 @@ def configured_port(name: str) -> int:
     return int(os.environ.get(var) or default)
 
 
+PORT_RANGE_ENV = "SANDBOX_PORT_RANGE"  # `low-high`: free ports only from there
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
+    """A loopback port nothing listens on: the kernel's pick, or with SANDBOX_PORT_RANGE one of
+    that range this process has not handed out yet (parallel test workers get disjoint ranges,
+    so one never picks a port another is about to listen on)."""
+    if span := os.environ.get(PORT_RANGE_ENV):
+        low, high = (int(end) for end in span.split("-"))
+        start = random.randrange(low, high + 1)  # subprocesses inheriting the range differ
+        for port in (*range(start, high + 1), *range(low, start)):
+            if port in _handed_out:
+                continue
+            with socket.socket() as sock:
+                try:
+                    sock.bind((HOST, port))
+                except OSError:
+                    continue
+            _handed_out.add(port)
+            return port
+        raise RuntimeError(f"no free port left in {PORT_RANGE_ENV}={span}")
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
