@@ -353,6 +353,15 @@ def _run_ack(journal: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _ack_stopped(result: subprocess.CompletedProcess[str]) -> str:
+    """The acknowledgement stopped with exit 1 and one error line, no traceback: that line."""
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert "journal unreachable, kept for the next run" in line
+    return line
+
+
 def _run_tap(config: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(VENV_BIN / "tap-client-json"), "--config", str(config)],
@@ -454,10 +463,7 @@ def test_a_changed_host_key_stops_the_acknowledgement(
 
     result = _run_ack(f"{_sftp(sftp_server.port, outbound)}/.written.jsonl")
 
-    assert result.returncode == 1, result.stderr[-3000:]
-    assert "Traceback" not in result.stderr
-    (line,) = [line for line in result.stderr.splitlines() if "host key" in line]
-    assert "journal unreachable, kept for the next run" in line
+    line = _ack_stopped(result)
     assert f"host key of [127.0.0.1]:{sftp_server.port} CHANGED: it presented ssh-ed25519" in line
     assert "someone may be intercepting the connection" in line
     assert len(sftp_server.logins) == logins
@@ -475,10 +481,7 @@ def test_a_refused_login_stops_the_acknowledgement(
     refused = f"sftp://{SFTP_USER}:not-the-secret@127.0.0.1:{sftp_server.port}{outbound}"
     result = _run_ack(f"{refused}/.written.jsonl")
 
-    assert result.returncode == 1, result.stderr[-3000:]
-    assert "Traceback" not in result.stderr
-    (line,) = [line for line in result.stderr.splitlines() if " ERROR " in line]
-    assert "journal unreachable, kept for the next run" in line
+    line = _ack_stopped(result)
     assert f"sftp://127.0.0.1:{sftp_server.port}" in line
     assert "not-the-secret" not in result.stderr
     assert set(sftp_server.logins[logins:]) == {SFTP_USER}  # the server was asked, and said no
