@@ -33,6 +33,13 @@ def test_kv_and_messages_escape_every_control_character(caplog: pytest.LogCaptur
     assert logs.error_line(error) == "HTTP 500 from GET http://x/y: <html> <b>boom</b> </html>"
 
 
+def test_a_file_name_with_undecodable_bytes_logs_as_valid_utf8() -> None:
+    name = b"zeta-\xff.csv".decode("utf-8", "surrogateescape")  # as os.listdir gives it
+    text = logs.kv(file=name)
+    assert text == 'file="zeta-\\udcff.csv"'
+    assert text.encode("utf-8")  # a file handler or a log shipper can write it
+
+
 def test_a_file_name_cannot_forge_a_log_line(tmp_path: Path) -> None:
     settings = feeds_settings(tmp_path, destination="duckdb")
     evil = land(

@@ -44,8 +44,9 @@ def mask(text: str) -> str:
     return _SECRET_PATTERNS[1].sub(r"\1***\3", text)
 
 
-# C0 and C1 controls, DEL, and the characters str.splitlines() and terminals break lines on
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 and C1 controls, DEL, the characters str.splitlines() and terminals break lines on,
+# and lone surrogates (a file name's undecodable bytes): a line stays valid UTF-8
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -57,7 +58,8 @@ def _escape_char(match: re.Match[str]) -> str:
 
 
 def single_line(text: str) -> str:
-    """`text` with every control character escaped: what one log line may hold."""
+    """`text` with every control character and lone surrogate escaped: what one log line may
+    hold."""
     return _CONTROL.sub(_escape_char, text)
 
 
