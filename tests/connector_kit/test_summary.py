@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import pytest
@@ -64,3 +65,21 @@ def test_progress_lines_come_from_their_own_thread_until_stopped(
     assert all(line.startswith("progress stream=products records=") for line in lines())
     assert "records=42 " in lines()[-1]
     assert "rate_per_s=" in lines()[-1]
+
+
+def test_progress_starts_its_thread_with_the_first_records() -> None:
+    """A sink whose run fails before any record (and is never cleaned up) leaves no thread."""
+
+    def timers() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "progress"}
+
+    before = timers()
+    idle = logs.Progress(logging.getLogger("target-x.progress"), every=0.01)
+    assert timers() == before
+    idle.stop()
+    idle.add(1)  # after stop(): still none
+    assert timers() == before
+    with logs.Progress(logging.getLogger("target-x.progress"), every=0.01) as busy:
+        busy.add(1)
+        assert len(timers() - before) == 1
+    assert timers() == before  # stop() joined it

@@ -217,8 +217,9 @@ class Progress:
     """A `progress records=N rate=R/s` line every `every` seconds while a long run lasts.
 
     A daemon thread writes the line, so it comes on time even while one slow batch is in
-    flight; a run shorter than `every` logs nothing. `add(n)` as records are done; `stop()`
-    (or leaving the `with` block) ends it.
+    flight; a run shorter than `every` logs nothing. `add(n)` as records are done (the first
+    starts the thread: a sink whose run failed before any record starts none); `stop()` (or
+    leaving the `with` block) ends it.
     """
 
     def __init__(
@@ -231,11 +232,16 @@ class Progress:
         self.records = 0
         self.started = time.monotonic()
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
-        self._thread.start()
+        self._starting = threading.Lock()
+        self._thread: threading.Thread | None = None
 
     def add(self, records: int) -> None:
         self.records += records
+        if self._thread is None:
+            with self._starting:
+                if self._thread is None and not self._stopped.is_set():
+                    self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
+                    self._thread.start()
 
     def counter(self, size: Callable[[T], int]) -> Callable[[T], T]:
         """A pass-through map step (e.g. dlt's `add_map`) that counts `size(item)` records."""
@@ -262,8 +268,10 @@ class Progress:
     def stop(self) -> None:
         """No more lines: the timer thread has ended when this returns."""
         self._stopped.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join()
+        with self._starting:
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
 
     def __enter__(self) -> Progress:
         return self
