@@ -50,6 +50,17 @@ def meltano_env() -> dict[str, str]:
     return env
 
 
+def own_system_folder(env: dict[str, str], folder: str | Path) -> dict[str, str]:
+    """`env` for a meltano run that may overlap a run of the same tap (Dagster runs a job's
+    tenants at once). meltano writes a tap's catalog to one path per system folder
+    (`.meltano/run/<tap>/tap.properties.json`; meltano issue 8763), where overlapping runs read
+    each other's half-written file. This run gets `folder` as its own system folder and keeps
+    the project's system database (its state and run history)."""
+    shared = env.get("MELTANO_SYS_DIR_ROOT") or str(PROJECT_ROOT / ".meltano")
+    database = env.get("MELTANO_DATABASE_URI") or f"sqlite:///{shared}/meltano.db"
+    return {**env, "MELTANO_SYS_DIR_ROOT": str(folder), "MELTANO_DATABASE_URI": database}
+
+
 def connection_variables() -> dict[str, bool]:
     """The seed variables the plugins read (their settings' env_aliases) -> sensitive or not."""
     found: dict[str, bool] = {}

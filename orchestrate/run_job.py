@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any
 
 from connector_kit.logs import SUMMARY_COUNTS, parse_summary
 
-from ops.sync import MELTANO, PROJECT_ROOT, meltano_env
+from ops.sync import MELTANO, PROJECT_ROOT, meltano_env, own_system_folder
 
 ERROR = re.compile(r"\b\w*(?:Error|Exception)\b|\b(?:error|failed|ERROR|CRITICAL)\b")
 ERROR_LINES = 10
@@ -68,15 +69,18 @@ def meltano_command(
 def run(command: list[str]) -> tuple[int, JobOutput]:
     """Run meltano, echo its output to stderr line by line, and read the lines that matter."""
     output = JobOutput()
-    with subprocess.Popen(
-        command,
-        cwd=PROJECT_ROOT,
-        env=meltano_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-    ) as process:
+    with (
+        tempfile.TemporaryDirectory(prefix="meltano-run-") as system_folder,
+        subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=own_system_folder(meltano_env(), system_folder),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        ) as process,
+    ):
         lines: Iterable[str] = process.stdout or ()
         for line in lines:
             sys.stderr.write(line)

@@ -22,24 +22,15 @@ from sandbox.settings import PORT_RANGE_ENV, PROJECT_ROOT, SandboxConfig
 
 VENV_BIN = Path(sys.executable).parent
 
-# `make test` runs pytest-xdist workers (gw0, gw1, ...): each picks its servers' ports from a
-# range of its own, below the kernel's ephemeral range that clients' connections use.
+# `make test` runs pytest-xdist workers (gw0, gw1, ...). Each picks its servers' ports from a
+# range of its own, below the kernel's ephemeral range that clients' connections use. Each has
+# its own meltano system folder (ops.sync.own_system_folder says why), so its own default
+# system database too, created by its first meltano command.
 if worker := os.environ.get("PYTEST_XDIST_WORKER"):
     low = 20000 + 1000 * int(worker.removeprefix("gw"))
     os.environ.setdefault(PORT_RANGE_ENV, f"{low}-{low + 999}")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Before any worker starts: meltano's project database (`.meltano/meltano.db`) is created
-    once here, since two processes creating it at the same time collide on sqlite's lock."""
-    if hasattr(config, "workerinput"):
-        return
-    subprocess.run(
-        [str(VENV_BIN / "meltano"), "job", "list"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        check=True,
-        timeout=120,
+    os.environ.setdefault(
+        "MELTANO_SYS_DIR_ROOT", str(PROJECT_ROOT / ".meltano" / "test-workers" / worker)
     )
 
 
