@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,17 +19,14 @@ def test_the_system_database_stays_where_it_was() -> None:
     assert kept["MELTANO_DATABASE_URI"] == "postgresql://db/meltano"
 
 
-def test_overlapping_runs_of_one_tap_each_write_their_own_catalog(tmp_path: Path) -> None:
+def test_overlapping_runs_of_one_tap_each_write_their_own_catalog(
+    meltano_env: dict[str, str], tmp_path: Path
+) -> None:
     (tmp_path / "inbound").mkdir()
     base = {
-        **os.environ,
-        "MELTANO_ENVIRONMENT": "prod",
-        "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
-        "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **meltano_env,
         "DATA_INBOUND_DIR": str(tmp_path / "inbound"),
         "DATA_OUTBOUND_DIR": str(tmp_path / "outbound"),
-        "DEAD_LETTER_DIR": str(tmp_path / "dead-letter"),
     }
     subprocess.run([MELTANO, "state", "list"], cwd=PROJECT_ROOT, env=base, check=True)  # the db
 
