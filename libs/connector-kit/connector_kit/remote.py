@@ -60,9 +60,13 @@ def local_path(location: str | os.PathLike[str]) -> Path | None:
     return None
 
 
+def is_ssh(url: str) -> bool:
+    return url.partition("://")[0] in SSH_PROTOCOLS
+
+
 def store_options(url: str) -> dict[str, Any]:
     """What fsspec is given besides the URL: for sftp, the host-key policy of the environment."""
-    if url.partition("://")[0] not in SSH_PROTOCOLS:
+    if not is_ssh(url):
         return {}
     from connector_kit import hostkeys  # paramiko is imported for sftp only
 
@@ -163,7 +167,7 @@ class RemoteFolder:
         except OSError:
             raise
         except Exception as error:  # paramiko's refusals (a wrong password) are no OSError
-            if self.url.partition("://")[0] not in SSH_PROTOCOLS:
+            if not is_ssh(self.url):
                 raise
             raise StoreRefused(f"{self}: {error}") from error
         self.root = root.rstrip("/")
