@@ -9,6 +9,7 @@ without a second definition.
 # No `from __future__ import annotations` here: Dagster reads the run config's class from
 # the asset function's annotation, which must be the class itself, not a string.
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from orchestrate.project import PROJECT_ROOT, Schedule, Tenants
 from pipelines.customers import customers_source
 from pipelines.customers.pipeline import prepared
 from pipelines.customers.settings import DEFAULT_DATASET, ENV_ALIASES, PIPELINE_NAME
-from pipelines.dlt_project import aliased_env, pipelines_dir
+from pipelines.dlt_project import aliased_env
 
 # meltano jobs that are a dlt pipeline Dagster runs in-process through dagster-dlt. The
 # offers and partner-feeds pipelines do more than one dlt load (per-product reconcile, the
@@ -86,14 +87,21 @@ class JobNamedAssets(DagsterDltTranslator):
         )
 
 
+DEFINITION_PIPELINES = tempfile.TemporaryDirectory(prefix="dagster-dlt-definitions-")
+
+
 def customers_assets() -> dg.AssetsDefinition:
     """The customers pipeline through dagster-dlt, with the same pipeline and source as its CLI."""
     destination: str = dlt.config.get("sources.customers.destination") or "duckdb"
+    # This pipeline only names the assets; the run builds its own in the real working folder.
+    # It lives in a folder of this process: dlt wipes and re-creates a pipeline folder that
+    # has no state yet, so every process loading these definitions (each Dagster run does)
+    # would race the others, and a first run's packages, in the shared one.
     definition_pipeline = dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         destination=destination,
         dataset_name=DEFAULT_DATASET,
-        pipelines_dir=str(pipelines_dir()),
+        pipelines_dir=DEFINITION_PIPELINES.name,
     )
 
     @dlt_assets(

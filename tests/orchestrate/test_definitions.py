@@ -9,7 +9,12 @@ import subprocess
 import dagster as dg
 import pytest
 
-from orchestrate.definitions import build_definitions, meltano_job_asset, schedule_for
+from orchestrate.definitions import (
+    build_definitions,
+    customers_assets,
+    meltano_job_asset,
+    schedule_for,
+)
 from orchestrate.project import TENANTS_FILE, Schedule, Tenants, tenants
 from sandbox.settings import PROJECT_ROOT
 from tests.conftest import VENV_BIN, run_meltano
@@ -124,3 +129,14 @@ def test_a_job_with_tenants_is_partitioned_and_scheduled_per_tenant(tmp_path) ->
     path.write_text("customers:\n  acme: {}\n")  # runs in-process through dlt: no tenants
     with pytest.raises(ValueError, match="tenants for customers"):
         build_definitions(path)
+
+
+def test_loading_the_definitions_leaves_the_pipelines_folder_alone(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every Dagster run loads the definitions: that must not create (or, with no state yet,
+    wipe) the customers pipeline's working folder, which a run may be filling."""
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path))
+    assets = customers_assets()
+    assert assets.keys  # the dlt resources became assets
+    assert not (tmp_path / "pipelines").exists()
